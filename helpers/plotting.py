@@ -1,0 +1,68 @@
+"""Figures the lessons draw again and again."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+
+def plot_history(history: dict[str, list[float]], title: str | None = None) -> Figure:
+    """Learning curves from ``helpers.fit``'s history: loss (left) and accuracy (right) per epoch."""
+    for key in ("train_loss", "val_loss"):
+        if key not in history:
+            raise KeyError(f"history must have a {key!r} list (as returned by helpers.fit), got keys {sorted(history)}")
+    if not history["train_loss"]:
+        raise ValueError("history is empty: train for at least one epoch first")
+    epochs = range(1, len(history["train_loss"]) + 1)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for split, style in (("train", "-o"), ("val", "--s")):
+        ax_loss.plot(epochs, history[f"{split}_loss"], style, label=split)
+        if f"{split}_acc" in history:
+            ax_acc.plot(epochs, [100 * a for a in history[f"{split}_acc"]], style, label=split)
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | None = None,
+                predictions: Sequence[int] | torch.Tensor | None = None,
+                class_names: Sequence[str] | None = None, ncols: int = 8) -> Figure:
+    """A grid of 1-channel images with their true (and predicted) labels.
+
+    images: (N, 1, H, W) or (N, H, W). A title reads "label" or "pred (true)"; mistakes are red.
+    """
+    if images.dim() == 4:
+        if images.shape[1] != 1:
+            raise ValueError(f"show_images expects 1-channel images (N, 1, H, W), got {tuple(images.shape)}")
+        images = images[:, 0]
+    if images.dim() != 3 or len(images) == 0:
+        raise ValueError(f"show_images expects a non-empty batch of shape (N, H, W) or (N, 1, H, W), got {tuple(images.shape)}")
+    n = len(images)
+    for name, seq in (("labels", labels), ("predictions", predictions)):
+        if seq is not None and len(seq) != n:
+            raise ValueError(f"{name} has {len(seq)} entries for {n} images")
+    name_of = (lambda i: class_names[int(i)]) if class_names is not None else (lambda i: str(int(i)))
+    ncols = max(1, min(ncols, n))
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.5 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, ax in enumerate(axes.flat[:n]):
+        ax.imshow(images[i].detach().cpu().numpy(), cmap="gray_r")
+        if predictions is not None:
+            ok = labels is None or int(predictions[i]) == int(labels[i])
+            text = name_of(predictions[i]) + ("" if labels is None else f"\n({name_of(labels[i])})")
+            ax.set_title(text, fontsize=8, color="black" if ok else "red")
+        elif labels is not None:
+            ax.set_title(name_of(labels[i]), fontsize=8)
+    fig.tight_layout()
+    return fig

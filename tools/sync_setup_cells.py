@@ -1,0 +1,89 @@
+"""Write the shared Colab setup cell into every chapter notebook, derived from _config.yml.
+
+The repository URL and branch live in exactly one place, ``_config.yml`` (``repository.url`` and
+``repository.branch``). Run this after changing them:
+
+    python tools/sync_setup_cells.py          # rewrite the first code cell of every notebook
+    python tools/sync_setup_cells.py --check  # exit 1 if any notebook is out of date (used by the tests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SETUP_TAGS = ["remove-cell", "colab-setup"]
+
+
+def repository() -> tuple[str, str]:
+    """(url, branch) of the book's repository, read from _config.yml."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    repo = config["repository"]
+    return repo["url"].rstrip("/"), repo.get("branch", "main")
+
+
+def helpers_version() -> str:
+    """helpers.__version__, read from the source without importing it."""
+    for line in (ROOT / "helpers" / "__init__.py").read_text(encoding="utf-8").splitlines():
+        if line.startswith("__version__"):
+            return line.split("=", 1)[1].strip().strip('"\'')
+    raise RuntimeError("helpers/__init__.py defines no __version__")
+
+
+def setup_source(url: str, branch: str, version: str) -> str:
+    """The setup cell's code: in Colab, install helpers from the repository at the book's branch."""
+    return f'''# Colab setup (generated from _config.yml by tools/sync_setup_cells.py). Elsewhere this does nothing.
+import os, subprocess, sys
+
+IN_COLAB = "google.colab" in sys.modules
+if IN_COLAB:
+    source = os.environ.get("HELPERS_SOURCE", "git+{url}@{branch}")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
+    import helpers, torch
+    assert helpers.__version__ == "{version}", f"expected helpers {version}, got {{helpers.__version__}}"
+    print(f"helpers {{helpers.__version__}} installed from {{source}}")
+    print("GPU:", torch.cuda.get_device_name(0) if torch.cuda.is_available()
+          else "none (Runtime > Change runtime type > T4 GPU to use one)")'''
+
+
+def notebooks() -> list[Path]:
+    return sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def sync(path: Path, source: str, write: bool) -> bool:
+    """Make the first code cell of ``path`` the setup cell. Returns True if the file was (or would be) changed."""
+    nb = nbformat.read(path, as_version=4)
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    first = code_cells[0] if code_cells else None
+    if first is not None and "colab-setup" in first.metadata.get("tags", []):
+        if first.source == source and first.metadata.get("tags") == SETUP_TAGS:
+            return False
+        first.source = source
+        first.metadata["tags"] = SETUP_TAGS
+    else:
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": SETUP_TAGS})
+        index = nb.cells.index(first) if first is not None else len(nb.cells)
+        nb.cells.insert(index, cell)
+    if write:
+        nbformat.write(nb, path)
+    return True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report notebooks that are out of date")
+    args = parser.parse_args()
+    source = setup_source(*repository(), helpers_version())
+    stale = [p for p in notebooks() if sync(p, source, write=not args.check)]
+    for p in stale:
+        print(f"{'out of date' if args.check else 'updated'}: {p.relative_to(ROOT)}")
+    return 1 if (args.check and stale) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
