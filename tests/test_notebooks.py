@@ -69,3 +69,8 @@ def test_deprecation_warning_in_a_notebook_fails_the_notebook_test(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
                              "--nbval-current-env", "warns.ipynb"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 1 and "printed a FutureWarning" in result.stdout
+
+
+def test_exercise_index_page_is_up_to_date():
+    from tools.exercise_index import PAGE, render
+    assert PAGE.read_text(encoding="utf-8") == render(), "run `python tools/exercise_index.py`"

@@ -1,0 +1,83 @@
+"""Benchmark: does helpers.fit cost anything over the plain training loop the lessons teach?
+
+    python benchmarks/fit_overhead.py [--repeats 5] [--epochs 3] [--device cpu]
+
+Trains the same model on the same data, from the same seed, with (a) the plain loop written out as in
+Chapter 8 and (b) helpers.fit (progress bar off, no printing), alternating the order, and prints the
+median time of each and their ratio. Not a test: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+
+import helpers
+from helpers.data import load_digits_data, make_loaders
+
+
+def plain_loop(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    for _ in range(epochs):
+        model.train()
+        for x, y in train_loader:
+            x, y = x.to(device), y.to(device)
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        total, correct, val_loss = 0, 0, 0.0
+        with torch.no_grad():
+            for x, y in val_loader:
+                x, y = x.to(device), y.to(device)
+                logits = model(x)
+                val_loss += loss_fn(logits, y).item() * len(y)
+                correct += (logits.argmax(1) == y).sum().item()
+                total += len(y)
+
+
+def with_fit(model, train_loader, val_loader, loss_fn, optimizer, epochs, device):
+    helpers.fit(model, train_loader, val_loader, loss_fn, optimizer, epochs, progress=False, verbose=False)
+
+
+def timed(run, data, epochs, device) -> float:
+    helpers.seed_everything(0)
+    model = helpers.SmallCNN(image_size=data.image_size).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    train_loader, val_loader, _ = make_loaders(data, batch_size=64)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    run(model, train_loader, val_loader, nn.CrossEntropyLoss(), optimizer, epochs, device)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args()
+    device = helpers.get_device(args.device)
+    data = load_digits_data()
+    timed(plain_loop, data, 1, device)  # warm-up
+    times = {"plain loop": [], "helpers.fit": []}
+    for r in range(args.repeats):
+        order = [("plain loop", plain_loop), ("helpers.fit", with_fit)]
+        for name, run in (order if r % 2 == 0 else order[::-1]):
+            times[name].append(timed(run, data, args.epochs, device))
+    plain, fit = statistics.median(times["plain loop"]), statistics.median(times["helpers.fit"])
+    print(f"device: {helpers.describe_device(device)}; {args.epochs} epochs x {args.repeats} repeats, SmallCNN on digits")
+    for name, values in times.items():
+        print(f"  {name:12s} median {statistics.median(values):.3f} s  (all: {', '.join(f'{v:.3f}' for v in values)})")
+    print(f"ratio helpers.fit / plain loop = {fit / plain:.3f}")
+
+
+if __name__ == "__main__":
+    main()
