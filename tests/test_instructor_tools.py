@@ -99,7 +99,7 @@ def graded(tmp_path_factory):
     other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('hi')")])
     nbformat.write(other, subs / "other_course.ipynb")
     out = root / "out" / "grades.csv"
-    timeout = 25
+    timeout = 30
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "grade.py"), str(subs), "--out", str(out),
                              "--timeout", str(timeout), "--jobs", "2"], capture_output=True, text=True, timeout=600)
     return result, out, timeout
@@ -116,7 +116,7 @@ def test_grader_csv_is_exact(graded):
         "raises.ipynb": [P, N, N], "loops_forever.ipynb": [P, R, R], "deleted_cell.ipynb": [P, R, N],
         "renamed.ipynb": [N, R, N],
     }
-    assert got == {(f, i): s for f, statuses in expected.items() for i, s in zip(IDS, statuses)}
+    assert got == {(f, i): s for f, statuses in expected.items() for i, s in zip(IDS, statuses)}, result.stdout
     feedback = {(r["student_file"], r["exercise_id"]): r["feedback"] for r in rows}
     assert "largest difference" in feedback[("partly_right.ipynb", "ex-1.5")] or "values" in feedback[("partly_right.ipynb", "ex-1.5")]
     totals = {r["student_file"]: r for r in csv.DictReader(out.with_name("totals.csv").open())}
