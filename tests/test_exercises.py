@@ -55,6 +55,7 @@ def test_exercise_is_complete(exercise):
     assert exercise.objective, "the prompt needs a **Practises:** line"
     assert exercise.starter, "no starter cell calling check(...)"
     assert exercise.solution.startswith("# @title "), "the solution cell must start with '# @title' (Colab form)"
+    assert exercise.solution_collapsed, "solution: a cellView=form cell inside a tagged ':class: dropdown' solution-start"
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)

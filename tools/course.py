@@ -32,6 +32,7 @@ class Exercise:
     objective: str          # the "Practises:" line
     starter: str            # source of the starter cell ("" if missing)
     solution: str           # source of the solution code cell ("" if missing)
+    solution_collapsed: bool = False   # a Colab form (cellView) inside a sphinx-exercise dropdown
 
     @property
     def chapter(self) -> int:
@@ -51,8 +52,11 @@ def exercises(path: Path) -> list[Exercise]:
     """The exercises of one notebook, in order of appearance."""
     nb = nbformat.read(path, as_version=4)
     found: list[Exercise] = []
+    dropdown = False
     for cell in nb.cells:
-        if cell.cell_type == "markdown":
+        if cell.cell_type == "markdown" and "{solution-start}" in cell.source:
+            dropdown = ":class: dropdown" in cell.source and is_solution(cell)
+        elif cell.cell_type == "markdown":
             directive, label = _DIRECTIVE.search(cell.source), _LABEL.search(cell.source)
             if directive and label:
                 title = directive.group("title").strip()
@@ -65,6 +69,7 @@ def exercises(path: Path) -> list[Exercise]:
             if call and call.group("id") == found[-1].id:
                 if is_solution(cell):
                     found[-1].solution = cell.source
+                    found[-1].solution_collapsed = cell.metadata.get("cellView") == "form" and dropdown
                 elif not found[-1].starter:
                     found[-1].starter = cell.source
     return found

@@ -74,11 +74,27 @@ def sync(path: Path, source: str, write: bool) -> bool:
     return True
 
 
+def drop_editor_metadata(path: Path) -> bool:
+    """Remove cell metadata that editors add and the book does not use (jupytext's lines_to_next_cell)."""
+    nb = nbformat.read(path, as_version=4)
+    changed = False
+    for cell in nb.cells:
+        if "lines_to_next_cell" in cell.metadata:
+            del cell.metadata["lines_to_next_cell"]
+            changed = True
+    if changed:
+        nbformat.write(nb, path)
+    return changed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report notebooks that are out of date")
     args = parser.parse_args()
     source = setup_source(*repository(), helpers_version())
+    if not args.check:
+        for p in notebooks():
+            drop_editor_metadata(p)
     stale = [p for p in notebooks() if sync(p, source, write=not args.check)]
     for p in stale:
         print(f"{'out of date' if args.check else 'updated'}: {p.relative_to(ROOT)}")
