@@ -54,7 +54,7 @@ def write_edition(out: Path) -> list[Path]:
     written = [write_student_notebook(p, out / "chapters") for p in chapter_notebooks()]
     for name in BOOK_FILES + [p.name for p in ROOT.glob("*.md") if p.name != "README.md"]:
         shutil.copy(ROOT / name, out / name)
-    for folder in ("_static", "helpers", "data"):
+    for folder in ("_static", "_ext", "helpers", "data"):
         if (ROOT / folder).is_dir():
             shutil.copytree(ROOT / folder, out / folder, ignore=shutil.ignore_patterns("__pycache__", "FashionMNIST", "generated"))
     config = (out / "_config.yml").read_text(encoding="utf-8")

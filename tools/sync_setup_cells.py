@@ -37,13 +37,15 @@ def helpers_version() -> str:
 
 def setup_source(url: str, branch: str, version: str) -> str:
     """The setup cell's code: in Colab, install helpers from the repository at the book's branch."""
-    return f'''# Colab setup (generated from _config.yml by tools/sync_setup_cells.py). Elsewhere this does nothing.
-import os, subprocess, sys
+    return f'''# @title Setup: run me first in Colab (installs the book's helpers; elsewhere does nothing)
+# Generated from _config.yml by tools/sync_setup_cells.py: do not edit by hand.
+import importlib, os, subprocess, sys
 
 IN_COLAB = "google.colab" in sys.modules
 if IN_COLAB:
     source = os.environ.get("HELPERS_SOURCE", "git+{url}@{branch}")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
+    importlib.invalidate_caches()  # let this running Python see the package pip just installed
     import helpers, torch
     assert helpers.__version__ == "{version}", f"expected helpers {version}, got {{helpers.__version__}}"
     print(f"helpers {{helpers.__version__}} installed from {{source}}")
@@ -61,12 +63,14 @@ def sync(path: Path, source: str, write: bool) -> bool:
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     first = code_cells[0] if code_cells else None
     if first is not None and "colab-setup" in first.metadata.get("tags", []):
-        if first.source == source and first.metadata.get("tags") == SETUP_TAGS:
+        if (first.source == source and first.metadata.get("tags") == SETUP_TAGS
+                and first.metadata.get("cellView") == "form"):
             return False
         first.source = source
         first.metadata["tags"] = SETUP_TAGS
+        first.metadata["cellView"] = "form"  # Colab shows the title and folds the code
     else:
-        cell = nbformat.v4.new_code_cell(source, metadata={"tags": SETUP_TAGS})
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": SETUP_TAGS, "cellView": "form"})
         index = nb.cells.index(first) if first is not None else len(nb.cells)
         nb.cells.insert(index, cell)
     if write:

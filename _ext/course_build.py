@@ -1,0 +1,67 @@
+"""Build-time settings for the kernels that execute the chapters (a local Sphinx extension).
+
+Loaded through ``sphinx.local_extensions`` in ``_config.yml``, so a plain ``jupyter-book build .`` gets it.
+myst-nb runs every notebook in a fresh IPython kernel that inherits this process's environment. Before
+any notebook runs, we point ``IPYTHONDIR`` at a temporary IPython profile whose kernel configuration
+
+* draws matplotlib figures as "retina" PNGs (twice the pixels, displayed at the normal size), so figures
+  stay crisp on high-density screens without a ``%config`` line in every notebook;
+* logs only errors from the kernel application, which removes ipykernel's start-up warning
+  "[IPKernelApp] WARNING | Kernel is running over TCP without encryption" from the build log.
+
+Learners' own Jupyter/Colab sessions are not affected: this runs only inside the book build.
+
+It also removes duplicated inline scripts from every page. Sphinx 7.4 adds an inline script that an extension
+registers after the builder starts (sphinx-thebe's ``const THEBE_JS_URL = ...``, sphinx-togglebutton's selector)
+twice, once with ``filename=None`` and once with ``filename=''``; the second ``const`` is a JavaScript
+SyntaxError on every page (found by ``tests/test_site.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+KERNEL_CONFIG = """\
+# Written by _ext/course_build.py for the book build only.
+c.InlineBackend.figure_formats = {"retina"}
+c.IPKernelApp.log_level = "ERROR"
+"""
+
+
+def _ipython_dir() -> Path:
+    """A fresh IPython directory holding only the build's kernel configuration."""
+    root = Path(tempfile.mkdtemp(prefix="course-ipython-"))
+    profile = root / "profile_default"
+    profile.mkdir()
+    (profile / "ipython_kernel_config.py").write_text(KERNEL_CONFIG, encoding="utf-8")
+    return root
+
+
+def _script_key(script) -> tuple:
+    attributes = getattr(script, "attributes", {}) or {}
+    return (getattr(script, "filename", script) or "", getattr(script, "priority", 0),
+            tuple(sorted((k, str(v)) for k, v in attributes.items())))
+
+
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        key = _script_key(script)
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique  # the same list object the page template renders
+
+
+def setup(app):
+    app.connect("html-page-context", _drop_duplicate_scripts)
+    ipython_dir = _ipython_dir()
+    os.environ["IPYTHONDIR"] = str(ipython_dir)
+    app.connect("build-finished", lambda app, exc: shutil.rmtree(ipython_dir, ignore_errors=True))
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
