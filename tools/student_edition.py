@@ -84,7 +84,10 @@ def main() -> int:
             unsolved = text.count("not yet solved")
             print(f"  {path.name}: ran to the end, {unsolved} exercises report 'not yet solved'")
     if args.build:
-        subprocess.run([sys.executable, "-m", "jupyter_book", "build", str(args.out), "-W", "-n", "--keep-going"], check=True)
+        jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
+        if jupyter_book is None:
+            parser.error("--build needs jupyter-book (pip install -r requirements.txt)")
+        subprocess.run([jupyter_book, "build", str(args.out), "-W", "-n", "--keep-going"], check=True)
         print(f"student website: {args.out}/_build/html/index.html")
     return 0
 
