@@ -8,6 +8,13 @@ Modules (one concern each, each readable in one sitting):
     plotting    learning curves, image grids
     checkpoint  atomic save/load of model + optimizer + epoch + metrics
     exercises   check("ex-N.M", answer): self-checking exercises
+    quiz        multiple-choice "check your understanding" questions
+    graph       draw autograd's graph from a tensor's grad_fn (Chapter 2)
+    summary     a layer-by-layer table of output shapes and parameters (Chapter 3)
+    activations activation functions with their derivatives, plots and an explorer (Chapter 4)
+    optim_viz   optimizers on 2-D test surfaces, learning-rate schedules (Chapter 5)
+    pipeline    the wine CSV, an IterableDataset, ImageFolder files, loader throughput (Chapter 6)
+    metrics     confusion matrix and per-class accuracy (Chapter 8)
 """
 
 from .device import describe_device, get_device, seed_everything

@@ -53,7 +53,8 @@ def show_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | Non
     name_of = (lambda i: class_names[int(i)]) if class_names is not None else (lambda i: str(int(i)))
     ncols = max(1, min(ncols, n))
     nrows = (n + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.5 * nrows), squeeze=False)
+    row_height = 1.8 if predictions is not None and labels is not None else 1.5   # two-line titles need room
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, row_height * nrows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for i, ax in enumerate(axes.flat[:n]):
