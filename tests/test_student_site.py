@@ -47,12 +47,17 @@ def test_student_page_has_exercises_and_no_solutions(site, notebook):
     assert _text(html).count("not yet solved") == len(ids), f"{notebook.stem}: not every exercise reports 'not yet solved'"
 
 
-def test_full_website_does_have_solutions():
-    """The contrast that makes the test above meaningful: the full build contains the solutions."""
-    full = ROOT / "_build" / "html" / "chapters" / f"{CHAPTERS[0].stem}.html"
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_full_website_has_every_solution_collapsed(notebook):
+    """The contrast that makes the test above meaningful: the full build has the solutions, each one collapsed."""
+    full = ROOT / "_build" / "html" / "chapters" / f"{notebook.stem}.html"
     if not full.is_file():
         if IN_CI:
             pytest.fail(f"no full website at {full} (CI is set)")
         pytest.skip("the full website is not built")
-    classes = " ".join(re.findall(r'class="([^"]*)"', full.read_text(encoding="utf-8"))).split()
-    assert "solution" in classes and "Solution to exercise" in full.read_text(encoding="utf-8")
+    html = full.read_text(encoding="utf-8")
+    boxes = re.findall(r'class="([^"]*\bsolution\b[^"]*)"', html)
+    boxes = [b.split() for b in boxes if "admonition" in b.split()]
+    assert len(boxes) == len(exercises(notebook)), f"{notebook.stem}: expected one solution box per exercise"
+    assert all("dropdown" in b for b in boxes), f"{notebook.stem}: a solution is not collapsed (no dropdown class)"
+    assert html.count("Solution to exercise") >= len(boxes)
