@@ -36,7 +36,9 @@ def _text(html: str) -> str:
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_student_page_has_exercises_and_no_solutions(site, notebook):
-    html = (site / "chapters" / f"{notebook.stem}.html").read_text(encoding="utf-8")
+    page = site / "chapters" / f"{notebook.stem}.html"
+    assert page.is_file(), f"{page} is missing: the student website is stale, rebuild it (tools/student_edition.py --build)"
+    html = page.read_text(encoding="utf-8")
     ids = [e.id for e in exercises(notebook)]
     for exercise_id in ids:
         assert f'id="{exercise_id}"' in html, f"{notebook.stem}: exercise {exercise_id} is missing"
