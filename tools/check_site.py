@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools import course  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -74,12 +75,12 @@ def pages(site: Path) -> list[str]:
 
 def colab_url(notebook: str, config_path: Path = ROOT / "_config.yml") -> str:
     """The Colab URL of ``notebook`` (a path like "chapters/01_tensors.ipynb"), from _config.yml's repository."""
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    repo = config["repository"]
-    owner, name = urlparse(repo["url"]).path.strip("/").removesuffix(".git").split("/")[:2]
-    colab = (config.get("launch_buttons") or {}).get("colab_url", "https://colab.research.google.com").rstrip("/")
-    path = "/".join(p for p in (str(repo.get("path_to_book") or "").strip("/"), notebook) if p)
-    return f"{colab}/github/{owner}/{name}/blob/{repo.get('branch', 'main')}/{path}"
+    url, branch, path_to_book = course.repository(config_path)
+    owner, name = urlparse(url).path.strip("/").removesuffix(".git").split("/")[:2]
+    launch = course.book_config(config_path).get("launch_buttons") or {}
+    colab = launch.get("colab_url", "https://colab.research.google.com").rstrip("/")
+    path = "/".join(p for p in (path_to_book, notebook) if p)
+    return f"{colab}/github/{owner}/{name}/blob/{branch}/{path}"
 
 
 def search_term(site: Path) -> str:

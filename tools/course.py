@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
@@ -21,6 +22,17 @@ _DIRECTIVE = re.compile(r"^:::\{exercise\}\s*(?P<title>.*)$", re.M)
 _LABEL = re.compile(r"^:label:\s*(?P<id>ex-\d+\.\d+)\s*$", re.M)
 _PRACTISES = re.compile(r"\*\*Practises:\*\*\s*(?P<text>.+)")
 _CHECK_CALL = re.compile(r"""check\(\s*["'](?P<id>ex-\d+\.\d+)["']""")
+
+
+def book_config(config_path: Path = ROOT / "_config.yml") -> dict:
+    """The book's _config.yml as a dict."""
+    return yaml.safe_load(config_path.read_text(encoding="utf-8"))
+
+
+def repository(config_path: Path = ROOT / "_config.yml") -> tuple[str, str, str]:
+    """(url, branch, path_to_book) of the book's repository: the one place it is named is _config.yml."""
+    repo = book_config(config_path)["repository"]
+    return repo["url"].rstrip("/"), repo.get("branch", "main"), str(repo.get("path_to_book") or "").strip("/")
 
 
 @dataclass

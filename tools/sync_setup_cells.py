@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 import nbformat
-import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools import course  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP_TAGS = ["remove-cell", "colab-setup"]
@@ -22,9 +24,8 @@ SETUP_TAGS = ["remove-cell", "colab-setup"]
 
 def repository() -> tuple[str, str]:
     """(url, branch) of the book's repository, read from _config.yml."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    repo = config["repository"]
-    return repo["url"].rstrip("/"), repo.get("branch", "main")
+    url, branch, _ = course.repository()
+    return url, branch
 
 
 def helpers_version() -> str:
