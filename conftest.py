@@ -5,6 +5,8 @@
 * A notebook cell whose output shows a FutureWarning or DeprecationWarning fails: deprecated APIs are
   what rots first in a course.
 * At the end, the time spent in each notebook is printed.
+* Tests under ``tests/integration`` and the chapter notebooks are marked ``slow``: ``pytest -m "not slow"`` is the
+  fast lane for contributors (unit and course tests, well under a minute); plain ``pytest`` runs everything.
 """
 
 from __future__ import annotations
@@ -43,8 +45,17 @@ def pytest_runtest_call(item):
         match = _DEPRECATION.search(text)
         if match:
             line = next(line for line in text.splitlines() if match.group(1) in line)
-            raise AssertionError(f"notebook cell printed a {match.group(1)} (fix the deprecated call): {line.strip()}")
+            raise AssertionError(
+                f"notebook cell printed a {match.group(1)} (fix the deprecated call): {line.strip()}"
+            )
     return result
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        path = item.path.as_posix()
+        if "/tests/integration/" in path or path.endswith(".ipynb"):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_runtest_logreport(report):

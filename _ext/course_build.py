@@ -42,8 +42,11 @@ def _ipython_dir() -> Path:
 
 def _script_key(script) -> tuple:
     attributes = getattr(script, "attributes", {}) or {}
-    return (getattr(script, "filename", script) or "", getattr(script, "priority", 0),
-            tuple(sorted((k, str(v)) for k, v in attributes.items())))
+    return (
+        getattr(script, "filename", script) or "",
+        getattr(script, "priority", 0),
+        tuple(sorted((k, str(v)) for k, v in attributes.items())),
+    )
 
 
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:

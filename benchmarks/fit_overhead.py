@@ -70,12 +70,16 @@ def main() -> None:
     times = {"plain loop": [], "helpers.fit": []}
     for r in range(args.repeats):
         order = [("plain loop", plain_loop), ("helpers.fit", with_fit)]
-        for name, run in (order if r % 2 == 0 else order[::-1]):
+        for name, run in order if r % 2 == 0 else order[::-1]:
             times[name].append(timed(run, data, args.epochs, device))
     plain, fit = statistics.median(times["plain loop"]), statistics.median(times["helpers.fit"])
-    print(f"device: {helpers.describe_device(device)}; {args.epochs} epochs x {args.repeats} repeats, SmallCNN on digits")
+    print(
+        f"device: {helpers.describe_device(device)}; {args.epochs} epochs x {args.repeats} repeats, SmallCNN on digits"
+    )
     for name, values in times.items():
-        print(f"  {name:12s} median {statistics.median(values):.3f} s  (all: {', '.join(f'{v:.3f}' for v in values)})")
+        print(
+            f"  {name:12s} median {statistics.median(values):.3f} s  (all: {', '.join(f'{v:.3f}' for v in values)})"
+        )
     print(f"ratio helpers.fit / plain loop = {fit / plain:.3f}")
 
 

@@ -1,28 +1,66 @@
-"""Reusable pieces of the PyTorch Core Modules course-book.
+"""Reusable pieces of the PyTorch Core Modules course-book, in three layers.
 
-Modules (one concern each, each readable in one sitting):
+The learner's library (what you keep using after the course; ``import helpers`` gives all of it):
     device      choose cuda -> mps -> cpu; seed everything
     models      MLP and SmallCNN
     training    train_one_epoch, evaluate, fit, predict
-    data        FashionMNIST with an offline fallback (scikit-learn digits); DataLoaders
-    plotting    learning curves, image grids
+    data        the book's data folder; FashionMNIST with an offline fallback (scikit-learn digits); DataLoaders
     checkpoint  atomic save/load of model + optimizer + epoch + metrics
-    exercises   check("ex-N.M", answer): self-checking exercises
-    quiz        multiple-choice "check your understanding" questions
-    graph       draw autograd's graph from a tensor's grad_fn (Chapter 2)
-    summary     a layer-by-layer table of output shapes and parameters (Chapter 3)
-    activations activation functions with their derivatives, plots and an explorer (Chapter 4)
-    optim_viz   optimizers on 2-D test surfaces, learning-rate schedules (Chapter 5)
-    pipeline    the wine CSV, an IterableDataset, ImageFolder files, loader throughput (Chapter 6)
-    metrics     confusion matrix and per-class accuracy (Chapter 8)
+    plotting    learning curves, image grids
+    metrics     confusion matrix and per-class accuracy
+    summary     a layer-by-layer table of output shapes and parameters
+
+``helpers.demos``: one module per chapter's teaching gadgets (graph, activations, optim_viz, pipeline).
+``helpers.course``: the course machinery (self-checking exercises, quizzes, the checks of each chapter).
 """
 
+from __future__ import annotations
+
+from typing import Any
+
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .data import ImageData, data_dir, load_digits_data, load_image_data, make_loaders
 from .device import describe_device, get_device, seed_everything
-from .exercises import check
+from .metrics import confusion_matrix, per_class_accuracy
 from .models import MLP, SmallCNN, count_parameters
 from .training import evaluate, fit, predict, train_one_epoch
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["MLP", "SmallCNN", "check", "count_parameters", "describe_device", "evaluate", "fit",
-           "get_device", "predict", "seed_everything", "train_one_epoch", "__version__"]
+
+def check(exercise_id: str, answer: Any) -> bool:
+    """Check a learner's answer to an exercise, print one line of feedback, return True if it passed.
+
+    See ``helpers.course.exercises``.
+
+    Imports only the checks of the exercise's own chapter, so ``import helpers`` stays cheap.
+    """
+    from .course.exercises import check as _check
+
+    return _check(exercise_id, answer)
+
+
+__all__ = [
+    "MLP",
+    "CheckpointError",
+    "ImageData",
+    "SmallCNN",
+    "__version__",
+    "check",
+    "confusion_matrix",
+    "count_parameters",
+    "data_dir",
+    "describe_device",
+    "evaluate",
+    "fit",
+    "get_device",
+    "load_checkpoint",
+    "load_digits_data",
+    "load_image_data",
+    "make_loaders",
+    "per_class_accuracy",
+    "predict",
+    "save_checkpoint",
+    "seed_everything",
+    "train_one_epoch",
+]

@@ -39,8 +39,13 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
     return path
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                    epoch: int = 0, metrics: dict[str, float] | None = None) -> Path:
+def save_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    epoch: int = 0,
+    metrics: dict[str, float] | None = None,
+) -> Path:
     """Save model (+ optimizer) state, the epoch number and metrics to ``path`` atomically."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
@@ -58,8 +63,11 @@ def _check_fits(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
-    mismatched = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
-                  for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    mismatched = [
+        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in expected
+        if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
+    ]
     problems = []
     if missing:
         problems.append(f"missing keys {missing}")
@@ -68,12 +76,19 @@ def _check_fits(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     if mismatched:
         problems.append("shape mismatch " + "; ".join(mismatched))
     if problems:
-        raise CheckpointError(f"checkpoint does not fit {type(model).__name__}: " + ", ".join(problems)
-                              + " (was it saved from a different architecture?)")
+        raise CheckpointError(
+            f"checkpoint does not fit {type(model).__name__}: "
+            + ", ".join(problems)
+            + " (was it saved from a different architecture?)"
+        )
 
 
-def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                    map_location: str | torch.device | None = None) -> dict[str, Any]:
+def load_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    map_location: str | torch.device | None = None,
+) -> dict[str, Any]:
     """Load a checkpoint written by ``save_checkpoint`` into ``model`` (and ``optimizer``).
 
     map_location: where tensors go, e.g. "cpu" to open a GPU checkpoint on a laptop;
@@ -90,10 +105,14 @@ def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
-        raise CheckpointError(f"cannot read checkpoint {path}: the file is corrupt or not a PyTorch "
-                              f"checkpoint ({type(err).__name__})") from err
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: the file is corrupt or not a PyTorch "
+            f"checkpoint ({type(err).__name__})"
+        ) from err
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
-        raise CheckpointError(f"{path} is not a checkpoint from save_checkpoint: expected a dict with a 'model' key")
+        raise CheckpointError(
+            f"{path} is not a checkpoint from save_checkpoint: expected a dict with a 'model' key"
+        )
     _check_fits(model, checkpoint["model"])
     model.load_state_dict(checkpoint["model"])
     if optimizer is not None:

@@ -15,20 +15,47 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset, random_split
 
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+
+
+def data_dir() -> Path:
+    """The book's ``data/`` folder: next to the ``helpers`` package in a checkout of the book, else ``./data``.
+
+    A checkout is recognised by ``data/README.md``. The folder is created when it does not exist yet.
+    """
+    for candidate in (
+        Path(__file__).resolve().parents[1] / "data",
+        Path.cwd() / "data",
+        Path.cwd().parent / "data",
+    ):
+        if (candidate / "README.md").is_file():
+            return candidate
+    fallback = Path("data")
+    fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
 
 
 @dataclass
 class ImageData:
     """Datasets plus what a lesson needs to know about them."""
 
-    name: str              # "FashionMNIST" or "digits"
+    name: str  # "FashionMNIST" or "digits"
     train: Dataset
     val: Dataset
     test: Dataset
-    classes: list[str]     # class index -> human-readable name
-    image_size: int        # 28 for FashionMNIST, 8 for digits
+    classes: list[str]  # class index -> human-readable name
+    image_size: int  # 28 for FashionMNIST, 8 for digits
 
 
 def _split(dataset: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
@@ -38,19 +65,21 @@ def _split(dataset: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, D
     return train, val
 
 
-def load_fashion_mnist(root: str | Path = "data", val_fraction: float = 0.1, seed: int = 0,
-                       download: bool = True) -> ImageData:
-    """FashionMNIST from torchvision (downloaded to ``root`` the first time, ~30 MB).
+def load_fashion_mnist(
+    root: str | Path | None = None, val_fraction: float = 0.1, seed: int = 0, download: bool = True
+) -> ImageData:
+    """FashionMNIST from torchvision (downloaded to ``root``, default ``data_dir()``, the first time, ~30 MB).
 
     Returns an ImageData with 54,000/6,000 train/val images (val_fraction=0.1) and 10,000 test images.
     Raises whatever torchvision raises when the files are missing and cannot be downloaded.
     """
     from torchvision import datasets
 
+    root = data_dir() if root is None else Path(root)
     parts = {}
     for split, train in (("train", True), ("test", False)):
         raw = datasets.FashionMNIST(str(root), train=train, download=download)
-        images = raw.data.unsqueeze(1).float() / 255.0          # (N, 1, 28, 28) in [0, 1]
+        images = raw.data.unsqueeze(1).float() / 255.0  # (N, 1, 28, 28) in [0, 1]
         parts[split] = TensorDataset(images, raw.targets.long())
     train, val = _split(parts["train"], val_fraction, seed)
     return ImageData("FashionMNIST", train, val, parts["test"], list(FASHION_CLASSES), 28)
@@ -66,7 +95,7 @@ def load_digits_data(val_fraction: float = 0.15, test_fraction: float = 0.2, see
     except ImportError as err:  # pragma: no cover - scikit-learn is in requirements.txt
         raise ImportError("the offline dataset needs scikit-learn: pip install scikit-learn") from err
     bunch = load_digits()
-    images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0   # (1797, 1, 8, 8)
+    images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0  # (1797, 1, 8, 8)
     full = TensorDataset(images, torch.tensor(bunch.target, dtype=torch.long))
     n_test = int(round(len(full) * test_fraction))
     generator = torch.Generator().manual_seed(seed)
@@ -75,7 +104,7 @@ def load_digits_data(val_fraction: float = 0.15, test_fraction: float = 0.2, see
     return ImageData("digits", train, val, test, [str(d) for d in range(10)], 8)
 
 
-def load_image_data(root: str | Path = "data", offline: bool | None = None, seed: int = 0) -> ImageData:
+def load_image_data(root: str | Path | None = None, offline: bool | None = None, seed: int = 0) -> ImageData:
     """FashionMNIST when it can be had, otherwise the offline digits; prints one line saying which.
 
     offline: True skips the download attempt; None reads the environment variable COURSE_OFFLINE
@@ -86,19 +115,25 @@ def load_image_data(root: str | Path = "data", offline: bool | None = None, seed
     if not offline:
         try:
             data = load_fashion_mnist(root, seed=seed)
-            print(f"Data: FashionMNIST ({len(data.train):,} train / {len(data.val):,} val / {len(data.test):,} test, 28x28).")
+            print(
+                f"Data: FashionMNIST ({len(data.train):,} train / {len(data.val):,} val / "
+                f"{len(data.test):,} test, 28x28)."
+            )
             return data
         except Exception as err:  # no network, blocked download, corrupt files...
             reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:120]
             print(f"Note: FashionMNIST is not available here ({reason}).")
     data = load_digits_data(seed=seed)
-    print(f"Data: offline fallback, scikit-learn's handwritten digits ({len(data.train):,} train / "
-          f"{len(data.val):,} val / {len(data.test):,} test, 8x8 real images).")
+    print(
+        f"Data: offline fallback, scikit-learn's handwritten digits ({len(data.train):,} train / "
+        f"{len(data.val):,} val / {len(data.test):,} test, 8x8 real images)."
+    )
     return data
 
 
-def make_loaders(data: ImageData, batch_size: int = 64, num_workers: int = 0,
-                 seed: int = 0) -> tuple[DataLoader, DataLoader, DataLoader]:
+def make_loaders(
+    data: ImageData, batch_size: int = 64, num_workers: int = 0, seed: int = 0
+) -> tuple[DataLoader, DataLoader, DataLoader]:
     """DataLoaders (train shuffled with a seeded generator; val and test in order).
 
     num_workers=0 loads batches in the notebook's own process: the safe default in Jupyter,
@@ -109,7 +144,9 @@ def make_loaders(data: ImageData, batch_size: int = 64, num_workers: int = 0,
     if not isinstance(num_workers, int) or num_workers < 0:
         raise ValueError(f"num_workers must be an int >= 0, got {num_workers!r}")
     generator = torch.Generator().manual_seed(seed)
-    train_loader = DataLoader(data.train, batch_size=batch_size, shuffle=True, num_workers=num_workers, generator=generator)
+    train_loader = DataLoader(
+        data.train, batch_size=batch_size, shuffle=True, num_workers=num_workers, generator=generator
+    )
     val_loader = DataLoader(data.val, batch_size=256, num_workers=num_workers)
     test_loader = DataLoader(data.test, batch_size=256, num_workers=num_workers)
     return train_loader, val_loader, test_loader

@@ -25,11 +25,15 @@ def get_device(preferred: str | None = None) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if not isinstance(preferred, str):
-        raise TypeError(f"preferred must be a device string such as 'cpu' or 'cuda', got {type(preferred).__name__}")
+        raise TypeError(
+            f"preferred must be a device string such as 'cpu' or 'cuda', got {type(preferred).__name__}"
+        )
     try:
         device = torch.device(preferred)
     except RuntimeError as err:
-        raise ValueError(f"unknown device {preferred!r}: expected one of {_KNOWN_DEVICE_TYPES}, e.g. 'cuda:0'") from err
+        raise ValueError(
+            f"unknown device {preferred!r}: expected one of {_KNOWN_DEVICE_TYPES}, e.g. 'cuda:0'"
+        ) from err
     if device.type not in _KNOWN_DEVICE_TYPES:
         raise ValueError(f"unknown device {preferred!r}: expected one of {_KNOWN_DEVICE_TYPES}")
     if device.type == "cuda" and not torch.cuda.is_available():

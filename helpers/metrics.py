@@ -1,18 +1,20 @@
 """Judging a classifier beyond one accuracy number: confusion matrix and per-class accuracy (Chapter 8).
 
-    confusion_matrix(preds, labels, num_classes)   counts[true, predicted], computed with one torch.bincount
-    per_class_accuracy(cm)                         the fraction of each true class that was predicted correctly
-    plot_confusion_matrix(cm, class_names)         the matrix as a heat map with the count written in every cell
+confusion_matrix(preds, labels, num_classes)   counts[true, predicted], computed with one torch.bincount
+per_class_accuracy(cm)                         the fraction of each true class that was predicted correctly
+plot_confusion_matrix(cm, class_names)         the matrix as a heat map with the count written in every cell
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import torch
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn, so `import helpers` stays cheap
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["confusion_matrix", "per_class_accuracy", "plot_confusion_matrix"]
 
@@ -22,13 +24,17 @@ def _class_indices(name: str, values: object, num_classes: int) -> torch.Tensor:
     if not isinstance(values, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of class indices, got {type(values).__name__}")
     if values.dim() != 1:
-        raise ValueError(f"{name} must be 1-D (one class index per sample), got shape {tuple(values.shape)}; "
-                         "for logits of shape (N, C) pass logits.argmax(dim=1)")
+        raise ValueError(
+            f"{name} must be 1-D (one class index per sample), got shape {tuple(values.shape)}; "
+            "for logits of shape (N, C) pass logits.argmax(dim=1)"
+        )
     if values.is_floating_point() or values.is_complex() or values.dtype == torch.bool:
         raise TypeError(f"{name} must hold integer class indices (e.g. int64), got dtype {values.dtype}")
     if values.numel() and (int(values.min()) < 0 or int(values.max()) >= num_classes):
-        raise ValueError(f"{name} must lie in [0, {num_classes - 1}] for num_classes={num_classes}, "
-                         f"got values from {int(values.min())} to {int(values.max())}")
+        raise ValueError(
+            f"{name} must lie in [0, {num_classes - 1}] for num_classes={num_classes}, "
+            f"got values from {int(values.min())} to {int(values.max())}"
+        )
     return values
 
 
@@ -46,7 +52,9 @@ def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int
     preds = _class_indices("preds", preds, num_classes).detach().cpu().long()
     labels = _class_indices("labels", labels, num_classes).detach().cpu().long()
     if preds.shape != labels.shape:
-        raise ValueError(f"preds and labels must have the same length, got {preds.numel()} and {labels.numel()}")
+        raise ValueError(
+            f"preds and labels must have the same length, got {preds.numel()} and {labels.numel()}"
+        )
     # Each (true, predicted) pair gets its own bin number true * C + predicted; one bincount counts them all.
     counts = torch.bincount(labels * num_classes + preds, minlength=num_classes * num_classes)
     return counts.view(num_classes, num_classes)
@@ -54,7 +62,9 @@ def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int
 
 def _check_matrix(cm: object) -> torch.Tensor:
     if not isinstance(cm, torch.Tensor):
-        raise TypeError(f"cm must be a torch.Tensor (as returned by confusion_matrix), got {type(cm).__name__}")
+        raise TypeError(
+            f"cm must be a torch.Tensor (as returned by confusion_matrix), got {type(cm).__name__}"
+        )
     if cm.dim() != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] == 0:
         raise ValueError(f"cm must be a square (C, C) matrix, got shape {tuple(cm.shape)}")
     if bool((cm < 0).any()):
@@ -69,11 +79,15 @@ def per_class_accuracy(cm: torch.Tensor) -> torch.Tensor:
     a class without any sample gets nan (there is nothing to be right or wrong about).
     """
     cm = _check_matrix(cm).detach().cpu().double()
-    return (cm.diagonal() / cm.sum(dim=1)).float()   # 0 / 0 -> nan for an empty row
+    return (cm.diagonal() / cm.sum(dim=1)).float()  # 0 / 0 -> nan for an empty row
 
 
-def plot_confusion_matrix(cm: torch.Tensor, class_names: Sequence[str] | None = None,
-                          title: str | None = None, ax: Axes | None = None) -> Figure:
+def plot_confusion_matrix(
+    cm: torch.Tensor,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
     """Draw ``cm`` as a heat map (rows: true class, columns: predicted) with every count written in its cell.
 
     class_names: one name per class for the axis labels (default "0", "1", ...).
@@ -89,6 +103,8 @@ def plot_confusion_matrix(cm: torch.Tensor, class_names: Sequence[str] | None = 
     fractions = (cm.double() / rows).numpy()
     if ax is None:
         side = min(9.0, 1.2 + 0.55 * n)
+        import matplotlib.pyplot as plt
+
         fig, ax = plt.subplots(figsize=(side + 1.0, side))
     else:
         fig = ax.figure
@@ -97,8 +113,15 @@ def plot_confusion_matrix(cm: torch.Tensor, class_names: Sequence[str] | None = 
         for p in range(n):
             count = int(cm[t, p])
             if count:
-                ax.text(p, t, str(count), ha="center", va="center", fontsize=8,
-                        color="white" if fractions[t, p] > 0.5 else "black")
+                ax.text(
+                    p,
+                    t,
+                    str(count),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if fractions[t, p] > 0.5 else "black",
+                )
     long_names = max(map(len, names)) > 2
     ax.set_xticks(range(n), names, rotation=45 if long_names else 0, ha="right" if long_names else "center")
     ax.set_yticks(range(n), names)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -31,7 +31,9 @@ class MLP(nn.Module):
         super().__init__()
         sizes = [in_features, *hidden, out_features]
         if any(not isinstance(s, int) or isinstance(s, bool) or s < 1 for s in sizes):
-            raise ValueError(f"layer sizes must be positive ints, got in={in_features}, hidden={tuple(hidden)}, out={out_features}")
+            raise ValueError(
+                f"layer sizes must be positive ints, got in={in_features}, hidden={tuple(hidden)}, out={out_features}"
+            )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.in_features = in_features
@@ -64,30 +66,47 @@ class SmallCNN(nn.Module):
     Input: (batch, 1, image_size, image_size). Output: logits (batch, num_classes).
     """
 
-    def __init__(self, image_size: int = 28, num_classes: int = 10, channels: tuple[int, int] = (32, 64),
-                 hidden: int = 128, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        image_size: int = 28,
+        num_classes: int = 10,
+        channels: tuple[int, int] = (32, 64),
+        hidden: int = 128,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         if not isinstance(image_size, int) or image_size < 4 or image_size % 4:
-            raise ValueError(f"image_size must be a positive multiple of 4 (e.g. 28 or 8), got {image_size!r}")
+            raise ValueError(
+                f"image_size must be a positive multiple of 4 (e.g. 28 or 8), got {image_size!r}"
+            )
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
         c1, c2 = channels
         self.image_size = image_size
         self.features = nn.Sequential(
-            nn.Conv2d(1, c1, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(1, c1, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
         )
         side = image_size // 4
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(c2 * side * side, hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(c2 * side * side, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
             nn.Linear(hidden, num_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         expected = (1, self.image_size, self.image_size)
         if x.dim() != 4 or tuple(x.shape[1:]) != expected:
-            raise ValueError(f"SmallCNN expected input of shape (batch, {expected[0]}, {expected[1]}, {expected[2]}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"SmallCNN expected input of shape (batch, {expected[0]}, {expected[1]}, {expected[2]}), "
+                f"got {tuple(x.shape)}"
+            )
         return self.classifier(self.features(x))
 
 

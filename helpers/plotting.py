@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -13,7 +13,9 @@ def plot_history(history: dict[str, list[float]], title: str | None = None) -> F
     """Learning curves from ``helpers.fit``'s history: loss (left) and accuracy (right) per epoch."""
     for key in ("train_loss", "val_loss"):
         if key not in history:
-            raise KeyError(f"history must have a {key!r} list (as returned by helpers.fit), got keys {sorted(history)}")
+            raise KeyError(
+                f"history must have a {key!r} list (as returned by helpers.fit), got keys {sorted(history)}"
+            )
     if not history["train_loss"]:
         raise ValueError("history is empty: train for at least one epoch first")
     epochs = range(1, len(history["train_loss"]) + 1)
@@ -33,9 +35,13 @@ def plot_history(history: dict[str, list[float]], title: str | None = None) -> F
     return fig
 
 
-def show_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | None = None,
-                predictions: Sequence[int] | torch.Tensor | None = None,
-                class_names: Sequence[str] | None = None, ncols: int = 8) -> Figure:
+def show_images(
+    images: torch.Tensor,
+    labels: Sequence[int] | torch.Tensor | None = None,
+    predictions: Sequence[int] | torch.Tensor | None = None,
+    class_names: Sequence[str] | None = None,
+    ncols: int = 8,
+) -> Figure:
     """A grid of 1-channel images with their true (and predicted) labels.
 
     images: (N, 1, H, W) or (N, H, W). A title reads "label" or "pred (true)"; mistakes are red.
@@ -45,7 +51,9 @@ def show_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | Non
             raise ValueError(f"show_images expects 1-channel images (N, 1, H, W), got {tuple(images.shape)}")
         images = images[:, 0]
     if images.dim() != 3 or len(images) == 0:
-        raise ValueError(f"show_images expects a non-empty batch of shape (N, H, W) or (N, 1, H, W), got {tuple(images.shape)}")
+        raise ValueError(
+            f"show_images expects a non-empty batch of shape (N, H, W) or (N, 1, H, W), got {tuple(images.shape)}"
+        )
     n = len(images)
     for name, seq in (("labels", labels), ("predictions", predictions)):
         if seq is not None and len(seq) != n:
@@ -53,7 +61,7 @@ def show_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | Non
     name_of = (lambda i: class_names[int(i)]) if class_names is not None else (lambda i: str(int(i)))
     ncols = max(1, min(ncols, n))
     nrows = (n + ncols - 1) // ncols
-    row_height = 1.8 if predictions is not None and labels is not None else 1.5   # two-line titles need room
+    row_height = 1.8 if predictions is not None and labels is not None else 1.5  # two-line titles need room
     fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, row_height * nrows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")

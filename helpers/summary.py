@@ -9,8 +9,9 @@ also when the forward pass fails.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -22,18 +23,23 @@ Shape = tuple  # (2, 32, 14, 14) for a tensor; a tuple of shapes for tuple outpu
 class LayerInfo:
     """One row of a summary: one call of one layer during the forward pass."""
 
-    name: str            # dotted path from model.named_modules(), e.g. "features.0"; "(model)" for the model itself
-    kind: str            # class name, e.g. "Conv2d"
+    name: str  # dotted path from model.named_modules(), e.g. "features.0"; "(model)" for the model itself
+    kind: str  # class name, e.g. "Conv2d"
     output_shape: Shape  # shape of the layer's output (nested tuples for tuple outputs; () for non-tensors)
-    num_params: int      # parameters this layer holds itself; 0 when already counted at an earlier row
+    num_params: int  # parameters this layer holds itself; 0 when already counted at an earlier row
 
 
 def _check_input_shape(input_shape: Any) -> tuple[int, ...]:
-    ok = isinstance(input_shape, (tuple, list, torch.Size)) and len(input_shape) >= 1 and all(
-        isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in input_shape)
+    ok = (
+        isinstance(input_shape, (tuple, list, torch.Size))
+        and len(input_shape) >= 1
+        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in input_shape)
+    )
     if not ok:
-        raise ValueError("input_shape must be a tuple of positive ints that includes the batch dimension, "
-                         f"e.g. (1, 1, 28, 28) for one 28x28 grey image; got {input_shape!r}")
+        raise ValueError(
+            "input_shape must be a tuple of positive ints that includes the batch dimension, "
+            f"e.g. (1, 1, 28, 28) for one 28x28 grey image; got {input_shape!r}"
+        )
     return tuple(input_shape)
 
 
@@ -59,8 +65,9 @@ def _model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-def summary(model: nn.Module, input_shape: Sequence[int], *, dtype: torch.dtype = torch.float32,
-            verbose: bool = True) -> list[LayerInfo]:
+def summary(
+    model: nn.Module, input_shape: Sequence[int], *, dtype: torch.dtype = torch.float32, verbose: bool = True
+) -> list[LayerInfo]:
     """Run one dummy batch of ``input_shape`` through ``model`` and describe every layer it passes.
 
     model: any nn.Module. input_shape: the full input shape *including* the batch dimension,
@@ -76,7 +83,9 @@ def summary(model: nn.Module, input_shape: Sequence[int], *, dtype: torch.dtype 
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     shape = _check_input_shape(input_shape)
     if not isinstance(dtype, torch.dtype) or dtype == torch.bool or dtype.is_complex:
-        raise ValueError(f"dtype must be a real torch dtype such as torch.float32 or torch.long, got {dtype!r}")
+        raise ValueError(
+            f"dtype must be a real torch dtype such as torch.float32 or torch.long, got {dtype!r}"
+        )
 
     device = _model_device(model)
     if dtype.is_floating_point:
@@ -86,7 +95,7 @@ def summary(model: nn.Module, input_shape: Sequence[int], *, dtype: torch.dtype 
 
     names = {module: name or "(model)" for name, module in model.named_modules()}
     rows: list[LayerInfo] = []
-    counted: set[int] = set()   # ids of parameters already counted (a layer used twice, tied weights)
+    counted: set[int] = set()  # ids of parameters already counted (a layer used twice, tied weights)
     running: list[nn.Module] = []  # modules whose forward has started but not finished
 
     def before(module: nn.Module, args: Any) -> None:
@@ -97,8 +106,11 @@ def summary(model: nn.Module, input_shape: Sequence[int], *, dtype: torch.dtype 
         if _is_reported(module):
             own = [p for p in module.parameters(recurse=False) if id(p) not in counted]
             counted.update(id(p) for p in own)
-            rows.append(LayerInfo(names[module], type(module).__name__, _shape_of(output),
-                                  sum(p.numel() for p in own)))
+            rows.append(
+                LayerInfo(
+                    names[module], type(module).__name__, _shape_of(output), sum(p.numel() for p in own)
+                )
+            )
 
     modes = {module: module.training for module in model.modules()}
     handles = []
@@ -112,9 +124,11 @@ def summary(model: nn.Module, input_shape: Sequence[int], *, dtype: torch.dtype 
     except Exception as err:
         where = running[-1] if running else model
         message = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise ValueError(f"{type(model).__name__} cannot process an input of shape {shape}: it failed in layer "
-                         f"{names.get(where, '?')!r} ({type(where).__name__}) with {type(err).__name__}: "
-                         f"{message}") from err
+        raise ValueError(
+            f"{type(model).__name__} cannot process an input of shape {shape}: it failed in layer "
+            f"{names.get(where, '?')!r} ({type(where).__name__}) with {type(err).__name__}: "
+            f"{message}"
+        ) from err
     finally:
         for handle in handles:
             handle.remove()
@@ -134,8 +148,9 @@ def _format_shape(shape: Shape) -> str:
     return "-"
 
 
-def format_summary(rows: Sequence[LayerInfo], model: nn.Module | None = None,
-                   input_shape: Sequence[int] | None = None) -> str:
+def format_summary(
+    rows: Sequence[LayerInfo], model: nn.Module | None = None, input_shape: Sequence[int] | None = None
+) -> str:
     """The rows of ``summary`` as a text table, with the total and trainable parameter counts.
 
     model: if given, totals are taken from ``model.parameters()`` (each shared parameter once), and
@@ -148,7 +163,9 @@ def format_summary(rows: Sequence[LayerInfo], model: nn.Module | None = None,
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(4)]
 
     def fmt(line: Sequence[str]) -> str:  # left-aligned text, right-aligned parameter counts
-        return "  ".join(cell.rjust(w) if i == 3 else cell.ljust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+        return "  ".join(
+            cell.rjust(w) if i == 3 else cell.ljust(w) for i, (cell, w) in enumerate(zip(line, widths))
+        )
 
     rule = "-" * len(fmt(header))
     lines = []
@@ -164,5 +181,7 @@ def format_summary(rows: Sequence[LayerInfo], model: nn.Module | None = None,
         trainable = sum(p.numel() for p in unique if p.requires_grad)
         lines.append(f"Total parameters: {total:,} (trainable: {trainable:,})")
         if total != in_rows:
-            lines.append(f"Note: {total - in_rows:,} parameters belong to layers this forward pass did not use.")
+            lines.append(
+                f"Note: {total - in_rows:,} parameters belong to layers this forward pass did not use."
+            )
     return "\n".join(lines)

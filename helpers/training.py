@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import torch
 from torch import nn
@@ -36,19 +36,31 @@ def _length(loader: Iterable) -> int | None:
 def _check_batch(outputs: torch.Tensor, targets: torch.Tensor) -> None:
     """Raise a clear error when outputs and targets cannot go together (checked on a loader's first batch)."""
     if outputs.shape[0] != targets.shape[0]:
-        raise ValueError(f"model returned {outputs.shape[0]} outputs for a batch of {targets.shape[0]} targets "
-                         f"(outputs {tuple(outputs.shape)}, targets {tuple(targets.shape)})")
+        raise ValueError(
+            f"model returned {outputs.shape[0]} outputs for a batch of {targets.shape[0]} targets "
+            f"(outputs {tuple(outputs.shape)}, targets {tuple(targets.shape)})"
+        )
     if not targets.is_floating_point():  # class labels
         if outputs.dim() != 2:
-            raise ValueError(f"for class labels the model must return logits of shape (batch, classes), got {tuple(outputs.shape)}")
+            raise ValueError(
+                f"for class labels the model must return logits of shape (batch, classes), got {tuple(outputs.shape)}"
+            )
         lo, hi = int(targets.min()), int(targets.max())
         if lo < 0 or hi >= outputs.shape[1]:
-            raise ValueError(f"labels must lie in [0, {outputs.shape[1] - 1}] for a model with {outputs.shape[1]} outputs, "
-                             f"got labels from {lo} to {hi}")
+            raise ValueError(
+                f"labels must lie in [0, {outputs.shape[1] - 1}] for a model with {outputs.shape[1]} outputs, "
+                f"got labels from {lo} to {hi}"
+            )
 
 
-def _run_epoch(model: nn.Module, loader: Iterable, loss_fn: LossFn,
-               optimizer: torch.optim.Optimizer | None, progress: bool, desc: str) -> tuple[float, float]:
+def _run_epoch(
+    model: nn.Module,
+    loader: Iterable,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer | None,
+    progress: bool,
+    desc: str,
+) -> tuple[float, float]:
     """Shared body of train_one_epoch and evaluate: returns (mean loss, accuracy or nan)."""
     device = model_device(model)
     total_loss = torch.zeros((), device=device)
@@ -79,14 +91,21 @@ def _run_epoch(model: nn.Module, loader: Iterable, loss_fn: LossFn,
     if bar is not None:
         bar.close()
     if seen == 0:
-        raise ValueError("the data loader yielded no batches: expected at least one (is the dataset empty, "
-                         "or drop_last=True with fewer samples than batch_size?)")
+        raise ValueError(
+            "the data loader yielded no batches: expected at least one (is the dataset empty, "
+            "or drop_last=True with fewer samples than batch_size?)"
+        )
     accuracy = correct.item() / seen if classification else math.nan
     return total_loss.item() / seen, accuracy
 
 
-def train_one_epoch(model: nn.Module, loader: Iterable, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
-                    progress: bool = False) -> tuple[float, float]:
+def train_one_epoch(
+    model: nn.Module,
+    loader: Iterable,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    progress: bool = False,
+) -> tuple[float, float]:
     """Train ``model`` for one pass over ``loader``.
 
     loader yields (inputs, targets); they are moved to the model's device.
@@ -99,7 +118,9 @@ def train_one_epoch(model: nn.Module, loader: Iterable, loss_fn: LossFn, optimiz
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, progress: bool = False) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, loader: Iterable, loss_fn: LossFn, progress: bool = False
+) -> tuple[float, float]:
     """Evaluate ``model`` on ``loader`` in eval mode without tracking gradients.
 
     Returns (mean loss per sample, accuracy in [0, 1]; nan for float targets).
@@ -108,10 +129,20 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: LossFn, progress: bool
     return _run_epoch(model, loader, loss_fn, None, progress, "eval")
 
 
-def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None, loss_fn: LossFn,
-        optimizer: torch.optim.Optimizer, epochs: int, *, scheduler=None,
-        checkpoint_path: str | Path | None = None, patience: int | None = None,
-        progress: bool = True, verbose: bool = True) -> History:
+def fit(
+    model: nn.Module,
+    train_loader: Iterable,
+    val_loader: Iterable | None,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    *,
+    scheduler=None,
+    checkpoint_path: str | Path | None = None,
+    patience: int | None = None,
+    progress: bool = True,
+    verbose: bool = True,
+) -> History:
     """Train for ``epochs`` epochs, validating after each one.
 
     scheduler: an LR scheduler stepped once per epoch (ReduceLROnPlateau gets the validation loss).
@@ -131,7 +162,9 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None, l
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         train_loss, train_acc = train_one_epoch(model, train_loader, loss_fn, optimizer, progress)
-        val_loss, val_acc = evaluate(model, val_loader, loss_fn) if val_loader is not None else (math.nan, math.nan)
+        val_loss, val_acc = (
+            evaluate(model, val_loader, loss_fn) if val_loader is not None else (math.nan, math.nan)
+        )
         for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
             history[key].append(value)
         if scheduler is not None:
@@ -140,14 +173,22 @@ def fit(model: nn.Module, train_loader: Iterable, val_loader: Iterable | None, l
             else:
                 scheduler.step()
         if verbose:
-            print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  train loss {train_loss:.4f} acc {train_acc:6.1%}  "
-                  f"val loss {val_loss:.4f} acc {val_acc:6.1%}  ({time.perf_counter() - start:.1f} s)")
+            print(
+                f"epoch {epoch:>{len(str(epochs))}}/{epochs}  train loss {train_loss:.4f} acc {train_acc:6.1%}  "
+                f"val loss {val_loss:.4f} acc {val_acc:6.1%}  ({time.perf_counter() - start:.1f} s)"
+            )
         if val_loader is not None and val_loss < best_loss:
             best_loss, bad_epochs = val_loss, 0
             if checkpoint_path is not None:
                 from .checkpoint import save_checkpoint
-                save_checkpoint(checkpoint_path, model, optimizer, epoch=epoch,
-                                metrics={k: v[-1] for k, v in history.items()})
+
+                save_checkpoint(
+                    checkpoint_path,
+                    model,
+                    optimizer,
+                    epoch=epoch,
+                    metrics={k: v[-1] for k, v in history.items()},
+                )
         else:
             bad_epochs += 1
             if patience is not None and bad_epochs >= patience:

@@ -37,14 +37,14 @@ def repository(config_path: Path = ROOT / "_config.yml") -> tuple[str, str, str]
 
 @dataclass
 class Exercise:
-    id: str                 # "ex-1.3"
+    id: str  # "ex-1.3"
     notebook: Path
-    title: str              # without the stars
-    difficulty: int         # number of stars, 1..3
-    objective: str          # the "Practises:" line
-    starter: str            # source of the starter cell ("" if missing)
-    solution: str           # source of the solution code cell ("" if missing)
-    solution_collapsed: bool = False   # a Colab form (cellView) inside a sphinx-exercise dropdown
+    title: str  # without the stars
+    difficulty: int  # number of stars, 1..3
+    objective: str  # the "Practises:" line
+    starter: str  # source of the starter cell ("" if missing)
+    solution: str  # source of the solution code cell ("" if missing)
+    solution_collapsed: bool = False  # a Colab form (cellView) inside a sphinx-exercise dropdown
 
     @property
     def chapter(self) -> int:
@@ -74,8 +74,17 @@ def exercises(path: Path) -> list[Exercise]:
                 title = directive.group("title").strip()
                 stars = len(title) - len(title.lstrip("★"))
                 practises = _PRACTISES.search(cell.source)
-                found.append(Exercise(label.group("id"), path, title.lstrip("★ ").strip(), stars,
-                                      practises.group("text").strip() if practises else "", "", ""))
+                found.append(
+                    Exercise(
+                        label.group("id"),
+                        path,
+                        title.lstrip("★ ").strip(),
+                        stars,
+                        practises.group("text").strip() if practises else "",
+                        "",
+                        "",
+                    )
+                )
         elif cell.cell_type == "code" and found:
             call = _CHECK_CALL.search(cell.source)
             if call and call.group("id") == found[-1].id:

@@ -1,7 +1,7 @@
 """Write ``exercises.md``, the page instructors plan with: every exercise, linked to its place in the book.
 
-    python tools/exercise_index.py           # rewrite exercises.md
-    python tools/exercise_index.py --check   # exit 1 if exercises.md is out of date (used by the tests)
+python -m tools.exercise_index           # rewrite exercises.md
+python -m tools.exercise_index --check   # exit 1 if exercises.md is out of date (used by the tests)
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tools.course import ROOT, chapter_notebooks, exercises  # noqa: E402
+from tools.course import ROOT, chapter_notebooks, exercises
 
 PAGE = ROOT / "exercises.md"
 
@@ -30,9 +29,9 @@ def render() -> str:
     lines = [
         "# Exercise index",
         "",
-        "Every exercise in the book, for planning assignments. Each one checks itself (`check(\"ex-N.M\", answer)`),",
+        'Every exercise in the book, for planning assignments. Each one checks itself (`check("ex-N.M", answer)`),',
         "has a collapsed solution that the book's tests execute, and can be put into a homework notebook with",
-        "`python tools/assignment.py ex-N.M ... --out homework/` (see the README, *For instructors*).",
+        "`python -m tools.instructor.assignment ex-N.M ... --out homework/` (see the README, *For instructors*).",
         "",
         "Difficulty: ★ a direct application of the lesson; ★★ combines two ideas; ★★★ needs some thought.",
         "",
@@ -41,12 +40,19 @@ def render() -> str:
     for path in chapter_notebooks():
         found = exercises(path)
         total += len(found)
-        lines += [f"## {int(path.name[:2])}. {chapter_title(path)}", "",
-                  f"{len(found)} exercises. {{doc}}`Go to the chapter <chapters/{path.stem}>`.", "",
-                  "| id | difficulty | exercise | practises |", "|---|---|---|---|"]
+        lines += [
+            f"## {int(path.name[:2])}. {chapter_title(path)}",
+            "",
+            f"{len(found)} exercises. {{doc}}`Go to the chapter <chapters/{path.stem}>`.",
+            "",
+            "| id | difficulty | exercise | practises |",
+            "|---|---|---|---|",
+        ]
         for ex in found:
             objective = ex.objective.replace("|", "\\|")
-            lines.append(f"| `{ex.id}` | {'★' * ex.difficulty} | {{ref}}`{ex.title} <{ex.id}>` | {objective} |")
+            lines.append(
+                f"| `{ex.id}` | {'★' * ex.difficulty} | {{ref}}`{ex.title} <{ex.id}>` | {objective} |"
+            )
         lines.append("")
     lines.insert(2, f"{total} exercises in {len(chapter_notebooks())} chapters.")
     lines.insert(3, "")
@@ -60,7 +66,7 @@ def main() -> int:
     text = render()
     if args.check:
         if not PAGE.is_file() or PAGE.read_text(encoding="utf-8") != text:
-            print("exercises.md is out of date: run python tools/exercise_index.py")
+            print("exercises.md is out of date: run python -m tools.exercise_index")
             return 1
         return 0
     PAGE.write_text(text, encoding="utf-8")

@@ -3,8 +3,8 @@
 The repository URL and branch live in exactly one place, ``_config.yml`` (``repository.url`` and
 ``repository.branch``). Run this after changing them:
 
-    python tools/sync_setup_cells.py          # rewrite the first code cell of every notebook
-    python tools/sync_setup_cells.py --check  # exit 1 if any notebook is out of date (used by the tests)
+    python -m tools.sync_setup_cells          # rewrite the first code cell of every notebook
+    python -m tools.sync_setup_cells --check  # exit 1 if any notebook is out of date (used by the tests)
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tools import course  # noqa: E402
+from tools import course
+from tools.course import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SETUP_TAGS = ["remove-cell", "colab-setup"]
 
 
@@ -32,7 +31,7 @@ def helpers_version() -> str:
     """helpers.__version__, read from the source without importing it."""
     for line in (ROOT / "helpers" / "__init__.py").read_text(encoding="utf-8").splitlines():
         if line.startswith("__version__"):
-            return line.split("=", 1)[1].strip().strip('"\'')
+            return line.split("=", 1)[1].strip().strip("\"'")
     raise RuntimeError("helpers/__init__.py defines no __version__")
 
 
@@ -55,7 +54,7 @@ if IN_COLAB:
 
 
 def notebooks() -> list[Path]:
-    return sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    return course.chapter_notebooks()
 
 
 def sync(path: Path, source: str, write: bool) -> bool:
@@ -64,8 +63,11 @@ def sync(path: Path, source: str, write: bool) -> bool:
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     first = code_cells[0] if code_cells else None
     if first is not None and "colab-setup" in first.metadata.get("tags", []):
-        if (first.source == source and first.metadata.get("tags") == SETUP_TAGS
-                and first.metadata.get("cellView") == "form"):
+        if (
+            first.source == source
+            and first.metadata.get("tags") == SETUP_TAGS
+            and first.metadata.get("cellView") == "form"
+        ):
             return False
         first.source = source
         first.metadata["tags"] = SETUP_TAGS

@@ -1,0 +1,425 @@
+"""Checks for Chapter 5 (optim: how parameters learn)."""
+
+import copy
+import math
+import warnings
+
+import torch
+from torch import nn
+
+from ..exercises import ExerciseFailed, call, exercise, expect, expect_tensor
+
+
+def _close(actual, expected, what, hint, atol=1e-6):
+    """expect_tensor, with a hint appended to its message."""
+    try:
+        expect_tensor(actual, expected, what, atol=atol)
+    except ExerciseFailed as failure:
+        raise ExerciseFailed(f"{failure} {hint}") from None
+
+
+def _seeded(seed, make):
+    """Call make() with a fixed seed without disturbing the learner's random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return make()
+
+
+# ---- ex-5.1: gradient descent by hand -----------------------------------------------------------
+
+
+def _model_with_grads(seed):
+    def make():
+        model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+        x, y = torch.randn(8, 4), torch.randn(8, 2)
+        return model, x, y
+
+    model, x, y = _seeded(seed, make)
+    model[2].bias.requires_grad_(False)  # a frozen parameter: its .grad stays None
+    nn.functional.mse_loss(model(x), y).backward()
+    return model
+
+
+@exercise("ex-5.1")
+def check_ex_5_1(sgd_step):
+    for seed, lr in ((0, 0.05), (1, 0.5)):
+        model = _model_with_grads(seed)
+        params = list(model.parameters())
+        originals = [p.detach().clone() for p in params]
+        grads = [None if p.grad is None else p.grad.clone() for p in params]
+        ids, pointers = [id(p) for p in params], [p.data_ptr() for p in params]
+        reference = copy.deepcopy(model)
+        for p_ref, g in zip(reference.parameters(), grads):
+            p_ref.grad = None if g is None else g.clone()
+        torch.optim.SGD(reference.parameters(), lr=lr).step()
+
+        result = call(sgd_step, model, lr)
+        expect(result is model, "sgd_step should return the model it was given (the same object).")
+        after = list(model.parameters())
+        expect(
+            [id(p) for p in after] == ids and [p.data_ptr() for p in after] == pointers,
+            "the model's parameters were replaced by new tensors: update the existing ones in place.",
+        )
+        expect(
+            any(not torch.equal(p.detach(), o) for p, o in zip(after, originals)),
+            "no parameter changed. Rebinding a name (p = p - ...) does not change the model: "
+            "update the tensor in place, inside torch.no_grad().",
+        )
+        names = [name for name, _ in model.named_parameters()]
+        for name, p, p_ref, g, o in zip(names, after, reference.parameters(), grads, originals):
+            if g is None:
+                expect(
+                    torch.equal(p.detach(), o), f"{name} has no gradient (.grad is None) and must not change."
+                )
+                continue
+            expect(
+                p.grad is not None and torch.equal(p.grad, g),
+                f"the gradient of {name} was changed or cleared: sgd_step must leave .grad as it is.",
+            )
+            expect(
+                not torch.allclose(p.detach(), o + lr * g, atol=1e-7),
+                f"{name} moved *up* the gradient: gradient descent subtracts lr * grad.",
+            )
+            _close(
+                p.detach(),
+                p_ref.detach(),
+                f"{name} after one step with lr={lr}",
+                "Each parameter should become p - lr * p.grad.",
+            )
+
+
+# ---- ex-5.2: parameter groups -------------------------------------------------------------------
+
+
+@exercise("ex-5.2")
+def check_ex_5_2(build_optimizer):
+    models = _seeded(
+        0,
+        lambda: [
+            nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)),
+            nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 6 * 6, 3)),
+        ],
+    )
+    for label, model in zip(("an MLP", "a small CNN with BatchNorm"), models):
+        optimizer = call(build_optimizer, model)
+        expect(
+            isinstance(optimizer, torch.optim.SGD),
+            f"for {label}: expected a torch.optim.SGD, got {type(optimizer).__name__}.",
+        )
+        held = [p for group in optimizer.param_groups for p in group["params"]]
+        expect(
+            len(held) == len({id(p) for p in held}),
+            f"for {label}: a parameter appears in more than one group.",
+        )
+        model_ids = {id(p) for p in model.parameters()}
+        expect(
+            {id(p) for p in held} == model_ids,
+            f"for {label}: the optimizer holds {len(held)} tensors but the model has {len(model_ids)} parameters; "
+            "it must hold every parameter of the model (the model's own tensors, not copies).",
+        )
+        for group in optimizer.param_groups:
+            expect(group["lr"] == 0.1, f"for {label}: a group has lr={group['lr']}, expected 0.1.")
+            expect(
+                group["momentum"] == 0.9,
+                f"for {label}: a group has momentum={group['momentum']}, expected 0.9.",
+            )
+            for p in group["params"]:
+                wanted = 1e-4 if p.dim() > 1 else 0.0
+                expect(
+                    math.isclose(group["weight_decay"], wanted, rel_tol=1e-9, abs_tol=1e-12),
+                    f"for {label}: a parameter of shape {tuple(p.shape)} is in a group with "
+                    f"weight_decay={group['weight_decay']}, expected {wanted} "
+                    "(decay for parameters with more than one dimension only).",
+                )
+
+
+# ---- ex-5.3: momentum by hand -------------------------------------------------------------------
+
+
+@exercise("ex-5.3")
+def check_ex_5_3(momentum_step):
+    gen = torch.Generator().manual_seed(0)
+    lr, mu = 0.1, 0.9
+    for nesterov in (False, True):
+        p = torch.randn(3, 2, generator=gen).requires_grad_(True)
+        optimizer = torch.optim.SGD([p], lr=lr, momentum=mu, nesterov=nesterov)
+        for step in range(1, 5):
+            grad = torch.randn(3, 2, generator=gen) * step
+            before = p.detach().clone()
+            buf = optimizer.state[p].get("momentum_buffer") if p in optimizer.state else None
+            buf = None if buf is None else buf.clone()
+            p.grad = grad.clone()
+            optimizer.step()
+            result = call(
+                momentum_step,
+                before.clone(),
+                grad.clone(),
+                None if buf is None else buf.clone(),
+                lr,
+                mu,
+                nesterov=nesterov,
+            )
+            expect(
+                isinstance(result, tuple) and len(result) == 2,
+                f"momentum_step should return a tuple (new_param, new_buf), got {type(result).__name__}.",
+            )
+            new_param, new_buf = result
+            where = f"at step {step} (nesterov={nesterov}, buf {'None' if buf is None else 'given'})"
+            _close(
+                new_buf,
+                optimizer.state[p]["momentum_buffer"],
+                f"new_buf {where}",
+                "The buffer is momentum * buf + grad (and just the gradient when buf is None).",
+            )
+            _close(
+                new_param,
+                p.detach(),
+                f"new_param {where}",
+                "Nesterov steps along grad + momentum * new_buf."
+                if nesterov
+                else "Classical momentum steps along the new buffer, scaled by lr.",
+            )
+
+
+# ---- ex-5.4: AdamW by hand ----------------------------------------------------------------------
+
+
+@exercise("ex-5.4")
+def check_ex_5_4(adamw_step):
+    gen = torch.Generator().manual_seed(0)
+    for lr, betas, weight_decay in (
+        (0.05, (0.9, 0.999), 0.0),
+        (0.05, (0.9, 0.999), 0.1),
+        (0.2, (0.8, 0.99), 0.05),
+    ):
+        p = torch.randn(4, generator=gen).requires_grad_(True)
+        optimizer = torch.optim.AdamW([p], lr=lr, betas=betas, eps=1e-8, weight_decay=weight_decay)
+        for t in range(1, 5):
+            grad = torch.randn(4, generator=gen) * 10.0 ** (t - 2)  # gradients of very different scales
+            before = p.detach().clone()
+            state = optimizer.state[p] if p in optimizer.state else {}
+            m = state["exp_avg"].clone() if state else torch.zeros(4)
+            v = state["exp_avg_sq"].clone() if state else torch.zeros(4)
+            p.grad = grad.clone()
+            optimizer.step()
+            result = call(
+                adamw_step,
+                before.clone(),
+                grad.clone(),
+                m,
+                v,
+                t,
+                lr,
+                betas=betas,
+                eps=1e-8,
+                weight_decay=weight_decay,
+            )
+            expect(
+                isinstance(result, tuple) and len(result) == 3,
+                f"adamw_step should return a tuple (new_param, new_m, new_v), got {type(result).__name__}.",
+            )
+            new_param, new_m, new_v = result
+            where = f"at step t={t} (lr={lr}, betas={betas}, weight_decay={weight_decay})"
+            _close(
+                new_m,
+                optimizer.state[p]["exp_avg"],
+                f"new_m {where}",
+                "m is a moving average of the gradient alone (AdamW keeps the decay out of it).",
+            )
+            _close(
+                new_v,
+                optimizer.state[p]["exp_avg_sq"],
+                f"new_v {where}",
+                "v is a moving average of the squared gradient alone.",
+            )
+            _close(
+                new_param,
+                p.detach(),
+                f"new_param {where}",
+                "Check the bias correction (divide m and v by 1 - beta ** t) and that the decay multiplies the "
+                "parameter by (1 - lr * weight_decay).",
+                atol=1e-5,
+            )
+
+
+# ---- ex-5.5: tame the banana --------------------------------------------------------------------
+
+
+@exercise("ex-5.5")
+def check_ex_5_5(tuned_optimizer):
+    from ...demos.optim_viz import run_trajectory
+
+    probe = call(tuned_optimizer, [torch.zeros(2, dtype=torch.float64, requires_grad=True)])
+    expect(
+        isinstance(probe, torch.optim.Optimizer) and type(probe).__module__.startswith("torch.optim"),
+        f"tuned_optimizer must return a built-in torch.optim optimizer, got {type(probe).__name__}.",
+    )
+    path = run_trajectory(lambda params, lr: tuned_optimizer(params), lr=1.0, steps=300, surface="rosenbrock")
+    expect(
+        len(path) == 301,
+        f"the run diverged after {len(path) - 1} steps: the step size is too large "
+        "for this optimizer on Rosenbrock.",
+    )
+    end = path[-1]
+    distance = float((end - torch.tensor([1.0, 1.0], dtype=end.dtype)).norm())
+    expect(
+        math.isfinite(distance) and distance < 0.05,
+        f"after 300 steps the point is at ({end[0]:.3f}, {end[1]:.3f}), {distance:.3g} away from the minimum (1, 1); "
+        "it must be within 0.05. Look at the trajectory: a path that stops short needs larger or better "
+        "directed steps (momentum helps in a curved valley); one that jumps around needs smaller ones.",
+    )
+
+
+# ---- ex-5.6: warm-up then cosine ----------------------------------------------------------------
+
+
+@exercise("ex-5.6")
+def check_ex_5_6(warmup_cosine):
+    base_lr = 0.5
+    for warmup, total in ((5, 20), (3, 12)):
+        w = torch.zeros(1, requires_grad=True)
+        optimizer = torch.optim.SGD([w], lr=base_lr)
+        scheduler = call(warmup_cosine, optimizer, warmup, total)
+        expect(
+            isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler),
+            f"warmup_cosine should return a torch.optim.lr_scheduler scheduler, got {type(scheduler).__name__}.",
+        )
+        expect(
+            scheduler.optimizer is optimizer, "the scheduler must be attached to the optimizer it was given."
+        )
+        for s in range(total + 1):
+            if s < warmup:
+                factor, phase = s / warmup, "during the warm-up the factor grows linearly from 0 to 1"
+            else:
+                factor = 0.5 * (1 + math.cos(math.pi * (s - warmup) / (total - warmup)))
+                phase = "after the warm-up the factor follows half a cosine from 1 down to 0"
+            actual = optimizer.param_groups[0]["lr"]
+            expect(
+                math.isclose(actual, base_lr * factor, rel_tol=1e-6, abs_tol=1e-9),
+                f"with warmup_steps={warmup}, total_steps={total} and initial lr {base_lr}, the lr after {s} "
+                f"scheduler steps is {actual:.4g}, expected {base_lr * factor:.4g} ({phase}).",
+            )
+            optimizer.step()
+            scheduler.step()
+
+
+# ---- ex-5.7: clipping by the total norm ---------------------------------------------------------
+
+
+@exercise("ex-5.7")
+def check_ex_5_7(clip_by_total_norm):
+    gen = torch.Generator().manual_seed(0)
+    a, b = torch.randn(3, 4, generator=gen), torch.randn(5, generator=gen)
+    a, b = 10 * a / a.norm(), 5 * b / b.norm()  # norms 10 and 5: total about 11.2
+    cases = (
+        ("gradients with total norm 11.2, max_norm=1", [a, b], 1.0),
+        ("gradients with total norm 11.2, max_norm=8", [a, b], 8.0),
+        ("small gradients (total norm 0.112), max_norm=1", [a / 100, b / 100], 1.0),
+        ("a single 2x2x2 gradient, max_norm=0.5", [torch.randn(2, 2, 2, generator=gen)], 0.5),
+    )
+    for label, grads, max_norm in cases:
+        inputs = [g.clone() for g in grads]
+        result = call(clip_by_total_norm, inputs, max_norm)
+        expect(
+            isinstance(result, (list, tuple)) and len(result) == len(grads),
+            f"for {label}: expected a list of {len(grads)} tensors, got "
+            f"{type(result).__name__}{'' if not hasattr(result, '__len__') else f' of length {len(result)}'}.",
+        )
+        expect(
+            all(torch.equal(i, g) for i, g in zip(inputs, grads)),
+            "the input tensors were modified in place: return new tensors.",
+        )
+        params = [torch.zeros_like(g, requires_grad=True) for g in grads]
+        for p, g in zip(params, grads):
+            p.grad = g.clone()
+        torch.nn.utils.clip_grad_norm_(params, max_norm)
+        for i, (r, p) in enumerate(zip(result, params)):
+            _close(
+                r,
+                p.grad,
+                f"for {label}, tensor {i}",
+                "Use one scale factor for all tensors, computed from their total norm, and only when that "
+                "norm exceeds max_norm.",
+                atol=1e-5,
+            )
+
+
+# ---- ex-5.8: a training step in the right order -------------------------------------------------
+
+
+def _training_setup():
+    def make():
+        model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+        batches = [(torch.randn(6, 3), 20 * torch.randn(6, 1)) for _ in range(6)]
+        return model, batches
+
+    model, batches = _seeded(0, make)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    return model, optimizer, scheduler, batches
+
+
+def _reference_run(variant):
+    """Final parameters and losses of the right loop ("ok") or of a typical wrong one."""
+    model, optimizer, scheduler, batches = _training_setup()
+    losses = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the "scheduler first" variant warns on purpose
+        for x, y in batches:
+            if variant != "no_zero_grad":
+                optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            if variant == "scheduler_first":
+                scheduler.step()
+            if variant not in ("no_clip", "clip_after_step"):
+                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            if variant == "clip_after_step":
+                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            if variant != "scheduler_first":
+                scheduler.step()
+            losses.append(loss.item())
+    return [p.detach().clone() for p in model.parameters()], losses
+
+
+_DIAGNOSES = {
+    "no_zero_grad": "they match a loop that never clears the gradients (backward() adds into .grad).",
+    "no_clip": "they match a loop whose gradients are not clipped before the update.",
+    "clip_after_step": "they match a loop whose gradients are not clipped before the update.",
+    "scheduler_first": "they match a loop that advances the scheduler before the optimizer's update, "
+    "so the first update does not use the initial learning rate.",
+}
+
+
+@exercise("ex-5.8")
+def check_ex_5_8(train_steps):
+    model, optimizer, scheduler, batches = _training_setup()
+    losses = call(train_steps, model, nn.functional.mse_loss, optimizer, scheduler, batches, 1.0)
+    expect(
+        isinstance(losses, (list, tuple))
+        and len(losses) == len(batches)
+        and all(isinstance(v, float) for v in losses),
+        f"train_steps should return a list of {len(batches)} Python floats (use loss.item()), got "
+        f"{type(losses).__name__}{f' of length {len(losses)}' if hasattr(losses, '__len__') else ''}.",
+    )
+    params = [p.detach() for p in model.parameters()]
+    expected_params, expected_losses = _reference_run("ok")
+    if not all(torch.allclose(p, e, atol=1e-5) for p, e in zip(params, expected_params)):
+        for variant, diagnosis in _DIAGNOSES.items():
+            wrong_params, _ = _reference_run(variant)
+            if all(torch.allclose(p, e, atol=1e-5) for p, e in zip(params, wrong_params)):
+                raise ExerciseFailed(f"the trained parameters are not the expected ones: {diagnosis}")
+        raise ExerciseFailed(
+            "the trained parameters are not the expected ones. Check the order in each step: clear "
+            "the gradients, compute the loss, backward, clip, optimizer step, scheduler step."
+        )
+    expect(
+        all(math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6) for a, b in zip(losses, expected_losses)),
+        "the parameters are right but the returned losses are not: return loss.item() of the loss computed in "
+        "each step, before that step's update.",
+    )
+    expect(
+        optimizer.param_groups[0]["lr"] == 0.05 * 0.5 ** (len(batches) // 2),
+        "the scheduler should have been stepped once per batch.",
+    )

@@ -1,0 +1,348 @@
+"""Checks for Chapter 8 (Putting it together: the full training loop)."""
+
+import copy
+import math
+import numbers
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from ..exercises import call, exercise, expect
+
+# ---- tiny synthetic problems (a few dozen samples: every check runs in milliseconds) --------------------
+
+
+def _toy_loader(n=40, features=5, classes=3, batch_size=16, seed=0):
+    """n samples in batches of 16: the last batch is smaller, so a mean of batch means is wrong."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, features, generator=g)
+    y = torch.randint(0, classes, (n,), generator=g)
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size)
+
+
+def _toy_model(features=5, classes=3, seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(features, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, classes))
+
+
+def _as_float(value, what):
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        expect(
+            not value.requires_grad,
+            f"{what} is a tensor that still requires grad: return a Python float "
+            "(`.item()`), so the graph behind it can be freed.",
+        )
+        value = value.item()
+    expect(
+        isinstance(value, numbers.Real) and not isinstance(value, bool),
+        f"{what} should be a number (a Python float), got {type(value).__name__}.",
+    )
+    return float(value)
+
+
+def _same_params(a, b):
+    return all(torch.allclose(p, q, atol=1e-6) for p, q in zip(a.parameters(), b.parameters()))
+
+
+# ---- reference implementations (what the learner should write) ------------------------------------------
+
+
+def _reference_train(model, loader, loss_fn, optimizer, *, train_mode=True, zero_grad=True):
+    model.train(train_mode)
+    total, seen = 0.0, 0
+    for inputs, targets in loader:
+        if zero_grad:
+            optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(targets)
+        seen += len(targets)
+    return total / seen
+
+
+def _train_run(fn, *, seed=1, **reference_options):
+    """Run fn (the learner's or the reference) on a fresh toy model; returns (result, model)."""
+    model = _toy_model()
+    model.eval()  # the learner's function must switch to training mode
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    torch.manual_seed(seed)  # the same dropout masks for every run
+    if fn is _reference_train:
+        result = fn(model, _toy_loader(), nn.CrossEntropyLoss(), optimizer, **reference_options)
+    else:
+        result = call(fn, model, _toy_loader(), nn.CrossEntropyLoss(), optimizer)
+    return result, model
+
+
+@exercise("ex-8.1")
+def check_ex_8_1(train_one_epoch):
+    result, model = _train_run(train_one_epoch)
+    expected, reference = _train_run(_reference_train)
+    if not _same_params(model, reference):
+        _, no_train_mode = _train_run(_reference_train, train_mode=False)
+        _, no_zero_grad = _train_run(_reference_train, zero_grad=False)
+        expect(
+            not _same_params(model, no_train_mode),
+            "the parameters end up as if dropout had been off: call model.train() at the start "
+            "(the model may arrive in eval mode).",
+        )
+        expect(
+            not _same_params(model, no_zero_grad),
+            "the parameters end up as if gradients had piled up across batches: call optimizer.zero_grad() "
+            "before every backward().",
+        )
+        expect(
+            False,
+            "after one epoch the parameters differ from one pass of zero_grad -> forward -> loss -> "
+            "backward -> step over every batch, in order.",
+        )
+    expect(model.training, "the model should be left in training mode.")
+    value = _as_float(result, "the returned loss")
+    expect(
+        math.isclose(value, expected, rel_tol=1e-5, abs_tol=1e-6),
+        f"the returned loss is {value:.5f}, expected the mean loss per *sample*, {expected:.5f}. The last "
+        "batch is smaller than the others: add loss.item() * batch_size and divide by the number of samples.",
+    )
+
+
+def _reference_evaluate(model, loader, loss_fn):
+    model.eval()
+    total, correct, seen = 0.0, 0, 0
+    with torch.no_grad():
+        for inputs, targets in loader:
+            outputs = model(inputs)
+            total += loss_fn(outputs, targets).item() * len(targets)
+            correct += (outputs.argmax(dim=1) == targets).sum().item()
+            seen += len(targets)
+    return total / seen, correct / seen
+
+
+@exercise("ex-8.2")
+def check_ex_8_2(evaluate):
+    model = _toy_model(seed=2)
+    model.train()  # the learner's function must switch to eval mode
+    seen_modes, seen_grad = [], []
+
+    def record(module, args, output):  # a forward hook must return None (or it replaces the output)
+        seen_modes.append(module.training)
+        seen_grad.append(torch.is_grad_enabled())
+
+    model.register_forward_hook(record)
+    torch.manual_seed(0)
+    result = call(evaluate, model, _toy_loader(seed=3), nn.CrossEntropyLoss())
+    expect(
+        isinstance(result, (tuple, list)) and len(result) == 2,
+        f"evaluate should return a pair (mean loss, accuracy), got {type(result).__name__}.",
+    )
+    expect(seen_modes, "the model was never called: loop over the loader and call model(inputs).")
+    expect(
+        not any(seen_modes),
+        "the model ran in training mode, so dropout changed its outputs: call model.eval() first.",
+    )
+    expect(
+        not any(seen_grad),
+        "autograd recorded the forward passes: wrap the loop in `with torch.no_grad():` "
+        "(validation needs no gradients, and recording them costs memory).",
+    )
+    loss, accuracy = (_as_float(v, name) for v, name in zip(result, ("the loss", "the accuracy")))
+    expected_loss, expected_accuracy = _reference_evaluate(
+        copy.deepcopy(model), _toy_loader(seed=3), nn.CrossEntropyLoss()
+    )
+    expect(0.0 <= accuracy <= 1.0, f"the accuracy should be a fraction in [0, 1], got {accuracy}.")
+    expect(
+        math.isclose(accuracy, expected_accuracy, abs_tol=1e-9),
+        f"the accuracy is {accuracy:.4f}, expected {expected_accuracy:.4f}: count outputs.argmax(dim=1) == targets "
+        "over all samples and divide by the number of samples.",
+    )
+    expect(
+        math.isclose(loss, expected_loss, rel_tol=1e-5, abs_tol=1e-6),
+        f"the loss is {loss:.5f}, expected {expected_loss:.5f}, the mean per sample (the last batch is smaller: "
+        "weight each batch's loss by its size).",
+    )
+    expect(
+        all(p.grad is None for p in model.parameters()),
+        "evaluation must not compute gradients (no backward()).",
+    )
+
+
+_HISTORIES = [
+    ([0.9, 0.7, 0.5, 0.6, 0.8], 3),
+    ([1.2, 0.4, 0.4, 0.3, 0.3, 0.9], 4),  # ties: the first epoch that reached the minimum
+    ([0.5], 1),
+    ([0.3, 0.4, 0.5, 0.6], 1),
+]
+
+
+@exercise("ex-8.3")
+def check_ex_8_3(best_epoch):
+    for val_losses, expected in _HISTORIES:
+        history = {
+            "train_loss": [v * 0.5 for v in val_losses],
+            "train_acc": [0.5] * len(val_losses),
+            "val_loss": list(val_losses),
+            "val_acc": [1.0 - v / 2 for v in val_losses],
+        }
+        result = call(best_epoch, history)
+        expect(
+            isinstance(result, int) and not isinstance(result, bool),
+            f"best_epoch should return an int, got {type(result).__name__} ({result!r}).",
+        )
+        expect(
+            result != expected - 1,
+            f"for val_loss {val_losses} you returned {result}, the 0-based position; epochs are counted "
+            f"from 1 (the epoch numbers helpers.fit prints), so the answer is {expected}.",
+        )
+        expect(
+            result == expected,
+            f"for val_loss {val_losses} the best epoch is {expected}, got {result}. "
+            "Use the validation loss (not the training loss); on a tie keep the first epoch.",
+        )
+
+
+def _reference_stop_epoch(val_losses, patience):
+    best, bad = math.inf, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss < best:
+            best, bad = loss, 0
+        else:
+            bad += 1
+            if bad >= patience:
+                return epoch
+    return len(val_losses)
+
+
+_STOP_CASES = [
+    (
+        [1.0, 0.8, 0.9, 0.85, 0.7],
+        2,
+    ),  # 0.85 is better than the previous epoch but not than the best: stop at 4
+    ([1.0, 0.8, 0.9, 0.85, 0.7], 3),  # patience 3: never stops
+    ([1.0, 1.0, 1.0, 0.5], 2),  # a tie is not an improvement: stop at 3
+    ([0.5, 0.6, 0.4, 0.45, 0.3, 0.35, 0.36], 2),
+    ([2.0, 1.0], 1),
+    ([0.3, 0.2, 0.4], 1),
+]
+
+
+@exercise("ex-8.4")
+def check_ex_8_4(stop_epoch):
+    for val_losses, patience in _STOP_CASES:
+        expected = _reference_stop_epoch(val_losses, patience)
+        result = call(stop_epoch, list(val_losses), patience)
+        expect(
+            isinstance(result, int) and not isinstance(result, bool),
+            f"stop_epoch should return an int (an epoch number), got {type(result).__name__}.",
+        )
+        expect(
+            result == expected,
+            f"stop_epoch({val_losses}, patience={patience}) returned {result}, expected {expected}. Count the epochs "
+            "since the *best* validation loss so far (not since the previous epoch); only a strictly lower loss "
+            "resets the count; stop in the epoch where the count reaches `patience`; epochs count from 1.",
+        )
+
+
+@exercise("ex-8.5")
+def check_ex_8_5(initial_loss_gap):
+    inputs = torch.randn(12, 4, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([0, 1] * 6)  # only classes 0 and 1 occur, but the model has 5 outputs
+    silent = nn.Linear(4, 5)
+    nn.init.zeros_(silent.weight)
+    nn.init.zeros_(silent.bias)
+    grad_modes = []
+    silent.register_forward_hook(lambda module, args, output: grad_modes.append(torch.is_grad_enabled()))
+    gap = _as_float(call(initial_loss_gap, silent, inputs, labels), "initial_loss_gap(...)")
+    expect(grad_modes, "the model was never called: compute the loss of model(inputs).")
+    expect(
+        not any(grad_modes), "compute the loss under `with torch.no_grad():` (a check needs no gradients)."
+    )
+    expect(
+        abs(gap - (math.log(5) - math.log(2))) > 1e-3 or abs(gap) < 1e-4,
+        "the number of classes is the number of the model's outputs (5 here), not the number of distinct labels "
+        "in one batch.",
+    )
+    expect(
+        abs(gap) < 1e-4,
+        f"a model whose logits are all zero predicts 1/C for every class, so its loss is exactly "
+        f"ln(C) and the gap is 0; you returned {gap:.4f}. Return loss - ln(C).",
+    )
+    torch.manual_seed(0)
+    loud = nn.Linear(4, 5)
+    with torch.no_grad():
+        loud.weight.mul_(30.0)
+    expected = nn.functional.cross_entropy(loud(inputs), labels).item() - math.log(5)
+    gap = _as_float(call(initial_loss_gap, loud, inputs, labels), "initial_loss_gap(...)")
+    expect(
+        math.isclose(gap, expected, rel_tol=1e-4, abs_tol=1e-5),
+        f"for a model with large weights the gap should be {expected:.4f}, got {gap:.4f} "
+        "(use the cross-entropy of the raw logits: F.cross_entropy(model(inputs), labels)).",
+    )
+
+
+@exercise("ex-8.6")
+def check_ex_8_6(most_confused):
+    cm = torch.tensor([[50, 2, 0, 1], [3, 40, 9, 0], [0, 4, 45, 1], [6, 0, 2, 30]])
+    result = call(most_confused, cm.clone())
+    expect(
+        isinstance(result, (tuple, list)) and len(result) == 2,
+        f"most_confused should return a pair (true class, predicted class), got {result!r}.",
+    )
+    true_class, predicted = (int(v) for v in result)
+    expect(
+        true_class != predicted,
+        f"you returned ({true_class}, {predicted}), a diagonal cell: those are the "
+        "*correct* predictions. Ignore the diagonal (e.g. fill it with -1 first).",
+    )
+    expect(
+        (true_class, predicted) != (2, 1),
+        "you returned (2, 1): rows are the true classes and columns the "
+        "predictions, so cm[1, 2] = 9 means 'true 1 predicted as 2'.",
+    )
+    expect(
+        (true_class, predicted) == (1, 2),
+        f"the largest off-diagonal count is cm[1, 2] = 9, got ({true_class}, {predicted}).",
+    )
+    other = torch.tensor([[5, 0, 7], [1, 9, 0], [0, 3, 8]])
+    original = other.clone()
+    result = call(most_confused, other)
+    expect(
+        tuple(int(v) for v in result) == (0, 2), f"for {other.tolist()} expected (0, 2), got {tuple(result)}."
+    )
+    expect(
+        torch.equal(other, original),
+        "most_confused changed the matrix it was given: work on a copy (cm.clone()).",
+    )
+
+
+_LOGITS = torch.tensor(
+    [
+        [0.1, 2.0, 0.3, -1.0],  # ranking: 1, 2, 0, 3
+        [1.5, 0.2, 0.1, 1.0],  # ranking: 0, 3, 1, 2
+        [0.0, 0.5, -0.5, 3.0],  # ranking: 3, 1, 0, 2
+        [2.0, 1.0, 3.0, 0.5],  # ranking: 2, 0, 1, 3
+        [0.3, 0.2, 0.1, 0.0],
+    ]
+)  # ranking: 0, 1, 2, 3
+_LABELS = torch.tensor([1, 3, 0, 1, 3])  # ranks 1, 2, 3, 3, 4
+
+
+@exercise("ex-8.7")
+def check_ex_8_7(top_k_accuracy):
+    for k, expected in ((1, 0.2), (2, 0.4), (3, 0.8), (4, 1.0)):
+        result = _as_float(
+            call(top_k_accuracy, _LOGITS.clone(), _LABELS.clone(), k), f"top_k_accuracy(..., k={k})"
+        )
+        expect(
+            math.isclose(result, expected, abs_tol=1e-6),
+            f"for k={k} expected {expected} (the true class is among the {k} largest logits in "
+            f"{int(expected * 5)} of 5 rows), got {result:.4f}. Take the k largest logits of each row "
+            "(dim=1) and check whether the label is among them.",
+        )
+    logits = torch.randn(64, 10, generator=torch.Generator().manual_seed(1))
+    labels = torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(2))
+    accuracy = (logits.argmax(dim=1) == labels).float().mean().item()
+    result = _as_float(call(top_k_accuracy, logits, labels, 1), "top_k_accuracy(..., k=1)")
+    expect(
+        math.isclose(result, accuracy, abs_tol=1e-6),
+        "with k=1 top-k accuracy must equal the ordinary accuracy.",
+    )

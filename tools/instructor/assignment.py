@@ -1,0 +1,101 @@
+"""Build a homework notebook from chosen exercises (across chapters): a student version and a key.
+
+    python -m tools.instructor.assignment ex-1.3 ex-2.1 ex-5.4 --out homework/week1 [--title "Week 1"]
+
+writes homework/week1/student.ipynb (no solutions) and homework/week1/key.ipynb (with solutions, executable).
+Both start with the Colab setup cell and the imports every exercise assumes. Exercise prompts become plain
+Markdown (readable in Jupyter and Colab); the student notebook's metadata lists the exercise ids for the grader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+from tools.course import Exercise, all_exercises
+from tools.sync_setup_cells import helpers_version, repository, setup_source
+
+IMPORTS = (
+    "import numpy as np\nimport torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
+    "import helpers\nfrom helpers import check\n\nhelpers.seed_everything(0)"
+)
+
+
+class UnknownExercise(ValueError):
+    """An exercise id that no chapter defines."""
+
+
+def prompt_markdown(ex: Exercise) -> str:
+    """The exercise prompt as plain Markdown: a heading instead of the sphinx-exercise directive."""
+    nb = nbformat.read(ex.notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and re.search(
+            rf"^:label:\s*{re.escape(ex.id)}\s*$", cell.source, re.M
+        ):
+            body = [line for line in cell.source.splitlines() if not line.startswith((":::", ":label:"))]
+            stars = "★" * ex.difficulty
+            return (
+                f"## Exercise {ex.id[3:]} {stars} {ex.title}\n\n*From chapter {ex.chapter}.*\n"
+                + "\n".join(body).rstrip()
+            )
+    raise UnknownExercise(ex.id)
+
+
+def build(ids: list[str], title: str) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    """(student notebook, key notebook) for the exercises ``ids``, in the order given."""
+    known = {ex.id: ex for ex in all_exercises()}
+    if not ids:
+        raise UnknownExercise("no exercise ids given")
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise UnknownExercise(f"unknown exercise id(s) {missing}; known ids: {', '.join(known)}")
+    if len(set(ids)) != len(ids):
+        raise UnknownExercise(f"an exercise id appears twice in {ids}")
+    v4 = nbformat.v4
+    intro = v4.new_markdown_cell(
+        f"# {title}\n\nSolve each exercise in its starter cell and run the cell: the last line "
+        "checks your answer. Run the whole notebook before you hand it in."
+    )
+    setup = v4.new_code_cell(
+        setup_source(*repository(), helpers_version()), metadata={"tags": ["remove-cell", "colab-setup"]}
+    )
+    student = [intro, setup, v4.new_code_cell(IMPORTS)]
+    key = list(student)
+    for ex_id in ids:
+        ex = known[ex_id]
+        cells = [v4.new_markdown_cell(prompt_markdown(ex)), v4.new_code_cell(ex.starter)]
+        student += cells
+        key += cells + [v4.new_code_cell(ex.solution, metadata={"tags": ["solution"], "cellView": "form"})]
+    notebooks = []
+    for cells, edition in ((student, "student"), (key, "key")):
+        nb = v4.new_notebook(cells=[nbformat.from_dict(c) for c in cells])
+        nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+        nb.metadata["course"] = {"edition": edition, "title": title, "exercises": list(ids)}
+        notebooks.append(nb)
+    return notebooks[0], notebooks[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build a homework notebook from exercise ids.")
+    parser.add_argument("ids", nargs="+", help="exercise ids such as ex-1.3")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--title", default="Homework")
+    args = parser.parse_args(argv)
+    try:
+        student, key = build(args.ids, args.title)
+    except UnknownExercise as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    nbformat.write(student, args.out / "student.ipynb")
+    nbformat.write(key, args.out / "key.ipynb")
+    print(f"wrote {args.out / 'student.ipynb'} and {args.out / 'key.ipynb'} ({len(args.ids)} exercises)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
