@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, Dataset, TensorDataset, random_split
+from torch.utils.data import DataLoader, Subset, TensorDataset, random_split
+
+SizedDataset = TensorDataset | Subset  # what the loaders return: a dataset whose len() is known
 
 FASHION_CLASSES = [
     "T-shirt/top",
@@ -51,14 +53,14 @@ class ImageData:
     """Datasets plus what a lesson needs to know about them."""
 
     name: str  # "FashionMNIST" or "digits"
-    train: Dataset
-    val: Dataset
-    test: Dataset
+    train: SizedDataset
+    val: SizedDataset
+    test: SizedDataset
     classes: list[str]  # class index -> human-readable name
     image_size: int  # 28 for FashionMNIST, 8 for digits
 
 
-def _split(dataset: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
+def _split(dataset: SizedDataset, val_fraction: float, seed: int) -> tuple[Subset, Subset]:
     n_val = int(round(len(dataset) * val_fraction))
     generator = torch.Generator().manual_seed(seed)
     train, val = random_split(dataset, [len(dataset) - n_val, n_val], generator=generator)
@@ -77,8 +79,8 @@ def load_fashion_mnist(
 
     root = data_dir() if root is None else Path(root)
     parts = {}
-    for split, train in (("train", True), ("test", False)):
-        raw = datasets.FashionMNIST(str(root), train=train, download=download)
+    for split, is_train in (("train", True), ("test", False)):
+        raw = datasets.FashionMNIST(str(root), train=is_train, download=download)
         images = raw.data.unsqueeze(1).float() / 255.0  # (N, 1, 28, 28) in [0, 1]
         parts[split] = TensorDataset(images, raw.targets.long())
     train, val = _split(parts["train"], val_fraction, seed)

@@ -107,7 +107,7 @@ def plot_confusion_matrix(
 
         fig, ax = plt.subplots(figsize=(side + 1.0, side))
     else:
-        fig = ax.figure
+        fig = ax.figure.figure  # the root Figure, also when ax lies in a SubFigure
     image = ax.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
     for t in range(n):
         for p in range(n):

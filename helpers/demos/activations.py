@@ -170,6 +170,7 @@ def plot_activation(
     activation: a name from ACTIVATIONS (then ``param`` sets its parameter) or any elementwise callable.
     x: 1-D tensor of points (default 401 points on [-4, 4]). Returns the axes.
     """
+    fn: Callable[[torch.Tensor], torch.Tensor]
     if isinstance(activation, str):
         fn, name = make_activation(activation, param), _spec(activation).name
     elif param is not None:
@@ -273,7 +274,7 @@ def activation_explorer(
         spec = _spec(dropdown.value)
         state["updating"] = True  # moving min/max/value would otherwise redraw several times
         try:
-            if spec.param is None:
+            if spec.param is None or spec.low is None or spec.high is None:
                 slider.disabled, slider.description = True, "(no parameter)"
             else:
                 slider.min, slider.max = -1e9, 1e9  # widen first so the new range is always accepted

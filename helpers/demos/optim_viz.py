@@ -281,7 +281,7 @@ def plot_trajectories(
     if legend:
         ax.legend(fontsize=8, loc="upper right")
     ax.set_title(title or surf.name, fontsize=10)
-    return ax.figure
+    return ax.figure.figure  # the root Figure, also when ax lies in a SubFigure
 
 
 def trajectory_grid(
@@ -332,25 +332,25 @@ def record_lrs(
     steps: int,
     lr: float = 0.1,
     metrics: Sequence[float] | None = None,
-) -> list:
+) -> list[float]:
     """The learning rate a scheduler sets at each of ``steps`` steps, starting from ``lr``.
 
     make_scheduler: ``optimizer -> scheduler`` (e.g. ``lambda opt: StepLR(opt, step_size=10)``); it is given a
     plain SGD optimizer over one dummy parameter. Each step records the current lr, calls
     ``optimizer.step()`` and then ``scheduler.step()`` (in that order, as in a real loop).
-    metrics: one value per step, passed to ``scheduler.step(metric)``; required for ReduceLROnPlateau.
+    metrics: one value per step, passed to ``scheduler.step(metric)`` of a ReduceLROnPlateau (which needs
+    them); other schedulers step without a metric.
     Returns a list of ``steps`` floats (the lr used at step 0, 1, ...).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
     opt = optim.SGD([torch.zeros(1, requires_grad=True)], lr=_check_lr(lr))
     scheduler = make_scheduler(opt)
-    plateau = isinstance(scheduler, optim.lr_scheduler.ReduceLROnPlateau)
-    if not (plateau or isinstance(scheduler, optim.lr_scheduler.LRScheduler)):
+    if not isinstance(scheduler, (optim.lr_scheduler.ReduceLROnPlateau, optim.lr_scheduler.LRScheduler)):
         raise TypeError(
             f"make_scheduler must return a torch.optim.lr_scheduler scheduler, got {type(scheduler).__name__}"
         )
-    if plateau and metrics is None:
+    if isinstance(scheduler, optim.lr_scheduler.ReduceLROnPlateau) and metrics is None:
         raise ValueError("ReduceLROnPlateau needs metrics: pass one loss value per step")
     if metrics is not None and len(metrics) < steps:
         raise ValueError(f"metrics has {len(metrics)} values for {steps} steps")
@@ -358,10 +358,10 @@ def record_lrs(
     for step in range(steps):
         lrs.append(float(opt.param_groups[0]["lr"]))
         opt.step()
-        if metrics is None:
-            scheduler.step()
-        else:
+        if isinstance(scheduler, optim.lr_scheduler.ReduceLROnPlateau) and metrics is not None:
             scheduler.step(metrics[step])
+        else:
+            scheduler.step()  # a scheduler that does not watch a metric takes none
     return lrs
 
 

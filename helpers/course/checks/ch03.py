@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..exercises import NotSolved, call, exercise, expect, expect_tensor
+from ..exercises import ExerciseFailed, NotSolved, call, exercise, expect, expect_tensor
 
 
 def _build(cls, *args):
@@ -168,17 +168,15 @@ def check_ex_3_4(Stack):
 def check_ex_3_5(init_weights):
     expect(callable(init_weights), f"expected a function, got {type(init_weights).__name__}")
     torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv2d(8, 16, kernel_size=3),
-        nn.BatchNorm2d(16),
-        nn.ReLU(),
-        nn.Flatten(),
-        nn.Linear(2000, 400),
-        nn.ReLU(),
-        nn.Linear(400, 300),
-    )
+    layers: dict[int, nn.Conv2d | nn.Linear] = {
+        0: nn.Conv2d(8, 16, kernel_size=3),
+        4: nn.Linear(2000, 400),
+        6: nn.Linear(400, 300),
+    }
+    batch_norm = nn.BatchNorm2d(16)
+    model = nn.Sequential(layers[0], batch_norm, nn.ReLU(), nn.Flatten(), layers[4], nn.ReLU(), layers[6])
     with torch.no_grad():
-        model[1].weight.fill_(0.5)  # so that an init that wrongly touches BatchNorm shows
+        batch_norm.weight.fill_(0.5)  # so that an init that wrongly touches BatchNorm shows
     before = {k: v.clone() for k, v in model.state_dict().items()}
     model.apply(init_weights)
     after = model.state_dict()
@@ -189,8 +187,7 @@ def check_ex_3_5(init_weights):
         "the BatchNorm2d layer was changed: only nn.Linear and nn.Conv2d should be initialised (check the "
         "module's type with isinstance).",
     )
-    for index in (0, 4, 6):
-        layer = model[index]
+    for index, layer in layers.items():
         kind = type(layer).__name__
         weight = layer.weight.detach()
         fan_in = weight[0].numel()
@@ -210,7 +207,10 @@ def check_ex_3_5(init_weights):
             f"layer {index} ({kind}): no weight is larger than {2.2 * target:.3g} (2.2 standard deviations), "
             "so they look uniformly distributed; the exercise asks for the normal variant.",
         )
-        expect(torch.count_nonzero(layer.bias) == 0, f"layer {index} ({kind}): the bias should be all zeros.")
+        expect(
+            layer.bias is not None and not layer.bias.any(),
+            f"layer {index} ({kind}): the bias should be all zeros.",
+        )
 
 
 def _predict_model():
@@ -303,11 +303,11 @@ def check_ex_3_7(output_shapes):
             pairs = [(name, tuple(int(s) for s in shape)) for name, shape in result]
         except (TypeError, ValueError):
             pairs = None
-        expect(
-            pairs is not None,
-            f"for {what} every entry should be a (name, shape) pair with the shape a tuple "
-            f"of ints; the result starts with {list(result)[:2]!r}.",
-        )
+        if pairs is None:
+            raise ExerciseFailed(
+                f"for {what} every entry should be a (name, shape) pair with the shape a tuple "
+                f"of ints; the result starts with {list(result)[:2]!r}."
+            )
         expect(
             [n for n, _ in pairs] == [n for n, _ in expected],
             f"for {what} the names are {[n for n, _ in pairs]}, expected {[n for n, _ in expected]}: one entry per "

@@ -1,5 +1,7 @@
 """Checks for Chapter 6 (Data: Dataset and DataLoader)."""
 
+from typing import cast
+
 import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
@@ -62,7 +64,8 @@ def check_ex_6_2(batch_sizes):
         (178, 32, False),
         (1, 1, True),
     ):
-        expected = [len(b) for b in DataLoader(range(n), batch_size=batch_size, drop_last=drop_last)]
+        numbers = cast(Dataset[int], range(n))  # a DataLoader takes any sequence; its type hints say Dataset
+        expected = [len(b) for b in DataLoader(numbers, batch_size=batch_size, drop_last=drop_last)]
         result = call(batch_sizes, n, batch_size, drop_last)
         expect(isinstance(result, list), f"batch_sizes should return a list, got {type(result).__name__}.")
         expect(all(isinstance(s, int) for s in result), "the batch sizes should be Python ints.")
@@ -156,7 +159,7 @@ def check_ex_6_4(pad_collate):
         tuple(padded.shape) == (2, 4, 1) and bool(mask.all()),
         "for sequences of equal length (4) there is no padding: padded (2, 4, 1) and a mask that is all True.",
     )
-    loader = DataLoader(batch, batch_size=2, collate_fn=pad_collate)
+    loader = DataLoader(cast(Dataset[tuple[torch.Tensor, int]], batch), batch_size=2, collate_fn=pad_collate)
     first = next(iter(loader))
     expect(
         tuple(first[0].shape) == (2, 5, 3),

@@ -279,8 +279,8 @@ def check_ex_7_5(new_head):
 
 @exercise("ex-7.6")
 def check_ex_7_6(start_epoch):
-    with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
+    with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
         model = _mlp(1)
         optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
         before = {k: v.clone() for k, v in model.state_dict().items()}

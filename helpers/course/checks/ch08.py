@@ -135,7 +135,7 @@ def check_ex_8_2(evaluate):
         isinstance(result, (tuple, list)) and len(result) == 2,
         f"evaluate should return a pair (mean loss, accuracy), got {type(result).__name__}.",
     )
-    expect(seen_modes, "the model was never called: loop over the loader and call model(inputs).")
+    expect(bool(seen_modes), "the model was never called: loop over the loader and call model(inputs).")
     expect(
         not any(seen_modes),
         "the model ran in training mode, so dropout changed its outputs: call model.eval() first.",
@@ -252,7 +252,7 @@ def check_ex_8_5(initial_loss_gap):
     grad_modes = []
     silent.register_forward_hook(lambda module, args, output: grad_modes.append(torch.is_grad_enabled()))
     gap = _as_float(call(initial_loss_gap, silent, inputs, labels), "initial_loss_gap(...)")
-    expect(grad_modes, "the model was never called: compute the loss of model(inputs).")
+    expect(bool(grad_modes), "the model was never called: compute the loss of model(inputs).")
     expect(
         not any(grad_modes), "compute the loss under `with torch.no_grad():` (a check needs no gradients)."
     )
