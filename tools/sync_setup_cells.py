@@ -4,7 +4,7 @@ The repository URL and branch live in exactly one place, ``_config.yml`` (``repo
 ``repository.branch``). Run this after changing them:
 
     python -m tools.sync_setup_cells          # rewrite the first code cell of every notebook
-    python -m tools.sync_setup_cells --check  # exit 1 if any notebook is out of date (used by the tests)
+    python -m tools.sync_setup_cells --check  # exit 1 if any notebook is out of date (rewrites nothing)
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from pathlib import Path
 import nbformat
 
 from tools import course
-from tools.course import ROOT
-
-SETUP_TAGS = ["remove-cell", "colab-setup"]
+from tools.course import ROOT, SETUP_TAGS
 
 
 def repository() -> tuple[str, str]:

@@ -23,10 +23,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools.course import chapter_notebooks
+from tools.course import ROOT, chapter_notebooks
 from tools.sync_setup_cells import helpers_version
 
-ROOT = Path(__file__).resolve().parents[2]
 DIST_NAME = "pytorch_course_helpers"  # the project name in pyproject.toml, normalised
 
 

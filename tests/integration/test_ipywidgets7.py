@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tools.course import ROOT
+
 COLAB_WIDGETS = [
     "ipywidgets==7.7.1",
     "widgetsnbextension==3.6.1",

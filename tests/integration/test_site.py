@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tools.course import ROOT
 from tools.site.check_site import (
     Browser,
     SiteChecker,
@@ -27,7 +28,6 @@ from tools.site.check_site import (
     take_screenshots,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("COURSE_SITE_DIR", ROOT / "_build" / "html")).resolve()
 HAVE_SITE = (SITE / "index.html").is_file()
 PAGES = pages(SITE) if HAVE_SITE else []

@@ -10,13 +10,19 @@ Markdown (readable in Jupyter and Colab); the student notebook's metadata lists 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 import nbformat
 
-from tools.course import Exercise, all_exercises
+from tools.course import (
+    CourseMetadata,
+    Exercise,
+    all_exercises,
+    setup_cell_metadata,
+    solution_cell_metadata,
+    write_course_metadata,
+)
 from tools.sync_setup_cells import helpers_version, repository, setup_source
 
 IMPORTS = (
@@ -31,18 +37,12 @@ class UnknownExercise(ValueError):
 
 def prompt_markdown(ex: Exercise) -> str:
     """The exercise prompt as plain Markdown: a heading instead of the sphinx-exercise directive."""
-    nb = nbformat.read(ex.notebook, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and re.search(
-            rf"^:label:\s*{re.escape(ex.id)}\s*$", cell.source, re.M
-        ):
-            body = [line for line in cell.source.splitlines() if not line.startswith((":::", ":label:"))]
-            stars = "★" * ex.difficulty
-            return (
-                f"## Exercise {ex.id[3:]} {stars} {ex.title}\n\n*From chapter {ex.chapter}.*\n"
-                + "\n".join(body).rstrip()
-            )
-    raise UnknownExercise(ex.id)
+    body = [line for line in ex.prompt.splitlines() if not line.startswith((":::", ":label:"))]
+    stars = "★" * ex.difficulty
+    return (
+        f"## Exercise {ex.id[3:]} {stars} {ex.title}\n\n*From chapter {ex.chapter}.*\n"
+        + "\n".join(body).rstrip()
+    )
 
 
 def build(ids: list[str], title: str) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
@@ -60,21 +60,19 @@ def build(ids: list[str], title: str) -> tuple[nbformat.NotebookNode, nbformat.N
         f"# {title}\n\nSolve each exercise in its starter cell and run the cell: the last line "
         "checks your answer. Run the whole notebook before you hand it in."
     )
-    setup = v4.new_code_cell(
-        setup_source(*repository(), helpers_version()), metadata={"tags": ["remove-cell", "colab-setup"]}
-    )
+    setup = v4.new_code_cell(setup_source(*repository(), helpers_version()), metadata=setup_cell_metadata())
     student = [intro, setup, v4.new_code_cell(IMPORTS)]
     key = list(student)
     for ex_id in ids:
         ex = known[ex_id]
         cells = [v4.new_markdown_cell(prompt_markdown(ex)), v4.new_code_cell(ex.starter)]
         student += cells
-        key += cells + [v4.new_code_cell(ex.solution, metadata={"tags": ["solution"], "cellView": "form"})]
+        key += cells + [v4.new_code_cell(ex.solution, metadata=solution_cell_metadata())]
     notebooks = []
     for cells, edition in ((student, "student"), (key, "key")):
         nb = v4.new_notebook(cells=[nbformat.from_dict(c) for c in cells])
         nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-        nb.metadata["course"] = {"edition": edition, "title": title, "exercises": list(ids)}
+        write_course_metadata(nb, CourseMetadata(edition, title, list(ids)))
         notebooks.append(nb)
     return notebooks[0], notebooks[1]
 

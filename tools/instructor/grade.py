@@ -32,9 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-from tools.course import ROOT
-
-STATUSES = ("passed", "failed", "not solved", "not run")
+from tools.course import ROOT, read_course_metadata
 
 
 @dataclass
@@ -63,17 +61,7 @@ class GradingError(Exception):
 
 def expected_exercises(nb: nbformat.NotebookNode) -> list[str]:
     """The exercise ids a submission must answer, from its metadata."""
-    course = nb.metadata.get("course")
-    if (
-        not isinstance(course, dict)
-        or not isinstance(course.get("exercises"), list)
-        or not course["exercises"]
-    ):
-        raise ValueError(
-            "not a notebook of this course (no 'course.exercises' metadata); "
-            "hand out notebooks made by tools/instructor/student_edition.py or tools/instructor/assignment.py"
-        )
-    return [str(e) for e in course["exercises"]]
+    return read_course_metadata(nb).exercises
 
 
 def run_notebook(path: Path, results_file: Path, timeout: float) -> str:

@@ -20,14 +20,21 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import TagRemovePreprocessor
 
-from tools.course import ROOT, chapter_notebooks, exercises
+from tools.course import (
+    ROOT,
+    SOLUTION_TAG,
+    CourseMetadata,
+    chapter_notebooks,
+    exercises,
+    write_course_metadata,
+)
 
 BOOK_FILES = ["_config.yml", "_toc.yml"]
 
 
 def strip_solutions(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Return ``nb`` without the cells tagged ``solution`` (and without outputs)."""
-    remover = TagRemovePreprocessor(remove_cell_tags={"solution"}, enabled=True)
+    remover = TagRemovePreprocessor(remove_cell_tags={SOLUTION_TAG}, enabled=True)
     nb, _ = remover.preprocess(nb, {})
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -38,11 +45,7 @@ def strip_solutions(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def write_student_notebook(path: Path, out_dir: Path) -> Path:
     """Write the student version of one chapter notebook into ``out_dir``; returns its path."""
     nb = strip_solutions(nbformat.read(path, as_version=4))
-    nb.metadata["course"] = {
-        "edition": "student",
-        "notebook": path.stem,
-        "exercises": [e.id for e in exercises(path)],
-    }
+    write_course_metadata(nb, CourseMetadata("student", path.stem, [e.id for e in exercises(path)]))
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / path.name
     nbformat.write(nb, target)

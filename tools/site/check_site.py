@@ -438,11 +438,6 @@ class SiteChecker:
         return []
 
 
-def check_site(site: Path, browser: Browser, page_list: list[str] | None = None) -> list[PageReport]:
-    with SiteChecker(site, browser) as checker:
-        return [checker.check_page(page) for page in (page_list or pages(site))]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
