@@ -1,7 +1,7 @@
 """Write ``exercises.md``, the page instructors plan with: every exercise, linked to its place in the book.
 
 python -m tools.exercise_index           # rewrite exercises.md
-python -m tools.exercise_index --check   # exit 1 if exercises.md is out of date (used by the tests)
+python -m tools.exercise_index --check   # exit 1 if exercises.md is out of date (rewrites nothing)
 """
 
 from __future__ import annotations

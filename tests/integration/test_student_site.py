@@ -1,7 +1,9 @@
 """The student website: built from the student edition, it shows every exercise and no solution.
 
-`.ci/run` builds it with `python -m tools.instructor.student_edition --build` (every student notebook is executed by the
-build, so this also proves the student edition runs to the end). The site is read from $COURSE_STUDENT_SITE_DIR
+`.ci/run` builds it from the student edition with the book build's outputs (`python -m tools.reuse_outputs`: each
+starter cell's output is the one it printed before its solution ran); `python -m tools.instructor.student_edition
+--build` builds it by executing every student notebook. That a student notebook runs to the end is checked in
+tests/unit/test_course_conventions.py and test_instructor_tools.py. The site is read from $COURSE_STUDENT_SITE_DIR
 (default: student/_build/html). Without it the tests skip locally and fail when CI is set.
 """
 
