@@ -11,8 +11,8 @@ they are. That a student notebook runs to the end without its solutions is check
 cell outside the solutions reads a name a solution binds (tests/unit/test_course_conventions.py), and the
 instructor-tool tests execute a student chapter.
 
-Exits with status 1, changing nothing, when an executed copy is missing or does not match its notebook (the
-book build is stale: rebuild it first).
+Exits with status 1, changing nothing, when an executed copy is missing, does not match its notebook (a stale
+build) or was not executed to the end without errors (a failed build): build the book first.
 """
 
 from __future__ import annotations
@@ -27,7 +27,17 @@ from tools.course import ROOT
 
 
 class StaleBuild(Exception):
-    """The executed copy of a notebook is missing or was made from other sources."""
+    """The executed copy of a notebook is missing, was made from other sources or did not run to the end."""
+
+
+def _failed(cell: nbformat.NotebookNode) -> str:
+    """Why an executed code cell cannot be reused ("" when it can): it did not run, or raised unexpectedly."""
+    tags = cell.metadata.get("tags", [])
+    if cell.execution_count is None and cell.source.strip() and "skip-execution" not in tags:
+        return "was not executed"
+    if "raises-exception" not in tags and any(o.get("output_type") == "error" for o in cell.outputs):
+        return "raised an error"
+    return ""
 
 
 def with_outputs(student: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -37,9 +47,11 @@ def with_outputs(student: nbformat.NotebookNode, executed: nbformat.NotebookNode
         if cell.cell_type != "code":
             continue
         source = cells.get(cell.get("id"))
+        first = cell.source.splitlines()[0][:60] if cell.source else ""
         if source is None or source.source != cell.source:
-            first = cell.source.splitlines()[0] if cell.source else ""
-            raise StaleBuild(f"cell {cell.get('id')!r} ({first[:60]!r}) has no executed twin")
+            raise StaleBuild(f"cell {cell.get('id')!r} ({first!r}) has no executed twin")
+        if _failed(source):
+            raise StaleBuild(f"cell {cell.get('id')!r} ({first!r}) {_failed(source)} in the book build")
         cell.outputs = source.outputs
         cell.execution_count = source.execution_count
     if "widgets" in executed.metadata:

@@ -1,6 +1,7 @@
 """tools/course.py owns the course's conventions; the tools that write notebooks follow them."""
 
 import ast
+import json
 
 import nbformat
 import pytest
@@ -128,8 +129,17 @@ def test_the_student_edition_gets_the_outputs_of_the_executed_chapter(tmp_path):
     }
     assert not any(course.is_solution(c) for c in student.cells)
 
-    twins[code[-1].id].source += "\n# edited after the build"
-    nbformat.write(executed, tmp_path / "build" / "chapters" / chapter.name)
     before = (tmp_path / "student" / "chapters" / chapter.name).read_text()
-    assert reuse_outputs.main([str(tmp_path / "student"), "--executed", str(tmp_path / "build")]) == 1
-    assert (tmp_path / "student" / "chapters" / chapter.name).read_text() == before
+    last = twins[code[-1].id]
+    for stale_or_failed in ("edited", "not run", "raised"):
+        broken = nbformat.from_dict(json.loads(json.dumps(executed)))
+        cell = next(c for c in broken.cells if c.get("id") == last.id)
+        if stale_or_failed == "edited":
+            cell.source += "\n# edited after the build"
+        elif stale_or_failed == "not run":
+            cell.execution_count = None
+        else:
+            cell.outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[])]
+        nbformat.write(broken, tmp_path / "build" / "chapters" / chapter.name)
+        assert reuse_outputs.main([str(tmp_path / "student"), "--executed", str(tmp_path / "build")]) == 1
+        assert (tmp_path / "student" / "chapters" / chapter.name).read_text() == before
