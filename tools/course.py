@@ -24,13 +24,12 @@ from helpers.course.exercises import parse_exercise_id
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
 
-SOLUTION_TAG = (
-    "solution"  # solution cells; the student edition and the assignment's student notebook drop them
-)
-SETUP_TAG = (
-    "colab-setup"  # the first code cell: installs helpers in Colab (tools/sync_setup_cells.py writes it)
-)
-SETUP_TAGS = ["remove-cell", SETUP_TAG]  # remove-cell: executed by the build, not shown on the website
+# Cell tags. Solution cells (markdown and code): the student edition and the assignment's student notebook
+# drop them. The setup cell (the first code cell, written by tools/sync_setup_cells.py) installs helpers in
+# Colab; remove-cell: the build executes it but the website does not show it.
+SOLUTION_TAG = "solution"
+SETUP_TAG = "colab-setup"
+SETUP_TAGS = ["remove-cell", SETUP_TAG]
 
 _DIRECTIVE = re.compile(r"^:::\{exercise\}\s*(?P<title>.*)$", re.M)
 _LABEL = re.compile(r"^:label:\s*(?P<id>\S+)\s*$", re.M)
