@@ -208,3 +208,22 @@ def test_generated_notebooks_are_not_tracked_by_git():
         ["git", "check-ignore", "-q", "_build/learner/chapters/01_tensors.ipynb"], cwd=ROOT
     ).returncode
     assert ignored == 0, "add _build/ to .gitignore"
+
+
+def test_colab_opens_the_notebooks_branch_named_once_in_the_config(tmp_path):
+    from tools.course import notebooks_branch, repository
+    from tools.site.check_site import colab_url
+
+    assert notebooks_branch() == "notebooks" != repository()[1]
+    assert "/blob/notebooks/chapters/01_tensors.ipynb" in colab_url("chapters/01_tensors.ipynb")
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://github.com/a/b\n  branch: v2\n")
+    assert notebooks_branch(config) == "v2", (
+        "without the theme setting, the launch button uses repository.branch"
+    )
+    config.write_text(
+        "repository:\n  url: https://github.com/a/b\n  branch: v2\n"
+        "sphinx:\n  config:\n    html_theme_options:\n      repository_branch: nb\n"
+    )
+    assert notebooks_branch(config) == "nb"
+    assert colab_url("chapters/03_nn.ipynb", config).endswith("/github/a/b/blob/nb/chapters/03_nn.ipynb")

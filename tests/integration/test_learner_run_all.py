@@ -1,0 +1,56 @@
+"""Colab's "Run all", simulated: every learner notebook executed top to bottom, every cell tag removed.
+
+Colab, JupyterLab and VS Code ignore the tags nbval and Jupyter Book honour (``raises-exception``,
+``remove-cell``...), so the notebook runs here without any of them, in a fresh folder outside the
+repository (as in Colab's /content), offline (COURSE_OFFLINE=1, set by conftest.py), with nbclient. It must
+reach the last cell without an error. Slow: it executes every chapter (about 2-5 minutes on a busy 2-core
+machine, one chapter per test).
+"""
+
+import os
+import time
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from tools.course import chapter_notebooks
+from tools.learner_notebooks import build
+
+CHAPTERS = chapter_notebooks()
+
+
+@pytest.fixture(scope="module")
+def learner_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("learner")
+    build(out)
+    return out / "chapters"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_run_all_reaches_the_last_cell(learner_dir, path, tmp_path):
+    nb = nbformat.read(learner_dir / path.name, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("tags", None)  # Colab ignores every tag: nothing may rely on one
+    workdir = tmp_path / "content"
+    workdir.mkdir()
+    assert os.environ.get("COURSE_OFFLINE") == "1"
+    client = NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        allow_errors=False,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        pytest.fail(f"{path.name}: Run all stopped at a cell with an error:\n{str(error)[-3000:]}")
+    seconds = time.perf_counter() - start
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "every code cell ran"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    print(f"{path.name}: Run all took {seconds:.1f} s")
