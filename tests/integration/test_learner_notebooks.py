@@ -227,3 +227,33 @@ def test_colab_opens_the_notebooks_branch_named_once_in_the_config(tmp_path):
     )
     assert notebooks_branch(config) == "nb"
     assert colab_url("chapters/03_nn.ipynb", config).endswith("/github/a/b/blob/nb/chapters/03_nn.ipynb")
+
+
+def test_cell_tags_map_to_what_colab_and_jupyterlab_honour():
+    from tools.learner_notebooks import learner_notebook
+
+    new_code, new_md = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            new_md("# Title"),
+            new_code(
+                "# @title Setup\npass", metadata={"tags": ["remove-cell", "colab-setup"], "cellView": "form"}
+            ),
+            new_md("only for the website", metadata={"tags": ["remove-cell"]}),
+            new_code("hidden_state = 1", metadata={"tags": ["remove-cell"]}),
+            new_code("plot()", metadata={"tags": ["hide-input", "my-tag"]}),
+            new_code("noisy()", metadata={"tags": ["remove-output"]}),
+            new_code("x = 1", outputs=[nbformat.v4.new_output("stream", text="1\n")], execution_count=3),
+        ]
+    )
+    learner = learner_notebook(nb)
+    sources = [c.source for c in learner.cells]
+    assert "only for the website" not in sources, "a website-only Markdown cell is dropped"
+    assert sources[1] == "# @title Setup\npass" and learner.cells[1].metadata["cellView"] == "form"
+    state, plot, noisy, plain = learner.cells[2:]
+    assert state.source == "# @title Show code\nhidden_state = 1", "kept (later cells may use it), collapsed"
+    assert state.metadata["jupyter"]["source_hidden"] and state.metadata["cellView"] == "form"
+    assert plot.metadata["jupyter"]["source_hidden"] and plot.metadata["tags"] == ["my-tag"]
+    assert noisy.metadata["jupyter"]["outputs_hidden"] and "tags" not in noisy.metadata
+    assert plain.outputs == [] and plain.execution_count is None
+    assert nb.cells[6].outputs, "the source notebook is not changed"

@@ -8,6 +8,7 @@ machine, one chapter per test).
 """
 
 import os
+import re
 import time
 
 import nbformat
@@ -53,4 +54,9 @@ def test_run_all_reaches_the_last_cell(learner_dir, path, tmp_path):
     assert all(c.execution_count for c in code), "every code cell ran"
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, errors
+    for cell in code:  # each error shown on purpose prints one traceback-like line
+        if "helpers.shows_error(" in cell.source:
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert re.fullmatch(r"\w+: .+\n", text), f"shows_error printed {text!r} in {cell.source!r}"
+            assert "/site-packages/" not in text and "/work/" not in text
     print(f"{path.name}: Run all took {seconds:.1f} s")
