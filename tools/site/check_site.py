@@ -419,8 +419,10 @@ class SiteChecker:
             return
         notebook = page.removesuffix(".html") + ".ipynb"
         expected = colab_url(notebook, self.config_path)
-        if data["colab"] != [expected]:
-            report.errors.append(f"Colab link is {data['colab']}, expected [{expected!r}]")
+        if data["colab"] != [expected, expected]:  # the theme's launch button and the "Open in Colab" badge
+            report.errors.append(
+                f"Colab link is {data['colab']}, expected [{expected!r}] * 2 (button, badge)"
+            )
         if not any(self._local(u) and self._file(u) == source for u in data["downloads"]):
             report.errors.append(f"no 'Download .ipynb' link to _sources/{notebook}")
 
