@@ -117,7 +117,15 @@ def _role(match: re.Match, labels: dict[str, str]) -> str:
             return text.replace("{number}", "").replace("%s", "").strip() or target
         if _EXERCISE_LABEL.match(target):
             return f"Exercise {_exercise_number(target)}"
-        return labels.get(target, target if role != "eq" else f"({target})")
+        if role == "doc":
+            return Path(target).stem.replace("_", " ").lstrip("0123456789 ").capitalize()
+        if role == "eq":
+            return f"({target})"
+        if target not in labels:
+            raise UnknownMarkup(
+                f"{{{role}}}`{target}` names no (label)= target in the chapters: give it a text"
+            )
+        return labels[target]
     raise UnknownMarkup(f"role {{{role}}} has no mapping")
 
 

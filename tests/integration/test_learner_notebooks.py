@@ -101,6 +101,7 @@ def test_admonitions_become_block_quotes(source, expected):
         ("see {ref}`sec-loop`", "see The training loop"),
         ("see {doc}`Chapter 2 <02_autograd>`", "see Chapter 2"),
         ("see {numref}`Figure %s <fig-map>`", "see Figure"),
+        ("see the {doc}`../glossary`", "see the Glossary"),
         ("where {math}`\\eta < 2/h` holds", "where $\\eta < 2/h$ holds"),
         ("dollar math $x^2$ and\n$$\ny = 1\n$$", "dollar math $x^2$ and\n$$\ny = 1\n$$"),
     ],
@@ -125,7 +126,9 @@ def test_math_directive_becomes_dollar_math():
     assert convert_markdown("```{math}\n:label: eq-sgd\nw = w - \\eta g\n```") == "$$\nw = w - \\eta g\n$$"
 
 
-@pytest.mark.parametrize("source", ["```{mermaid}\ngraph\n```", "{cite}`paper`", ":::{note}\nnever closed"])
+@pytest.mark.parametrize(
+    "source", ["```{mermaid}\ngraph\n```", "{cite}`paper`", ":::{note}\nnever closed", "{ref}`no-such-label`"]
+)
 def test_unknown_or_broken_markup_is_an_error_not_a_silent_leftover(source):
     with pytest.raises(UnknownMarkup):
         convert_markdown(source)
