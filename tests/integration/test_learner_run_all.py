@@ -3,8 +3,8 @@
 Colab, JupyterLab and VS Code ignore the tags nbval and Jupyter Book honour (``raises-exception``,
 ``remove-cell``...), so the notebook runs here without any of them, in a fresh folder outside the
 repository (as in Colab's /content), offline (COURSE_OFFLINE=1, set by conftest.py), with nbclient. It must
-reach the last cell without an error. Slow: it executes every chapter (about 2-5 minutes on a busy 2-core
-machine, one chapter per test).
+reach the last cell without an error. Slow: it executes every chapter, one chapter per test (measured on the
+shared 2-core machine under heavy load: chapters 1-3 together in about 2 minutes, chapter 8 over 5 minutes).
 """
 
 import importlib.util
@@ -52,7 +52,7 @@ def test_run_all_reaches_the_last_cell(learner_dir, path, tmp_path):
     assert os.environ.get("COURSE_OFFLINE") == "1"
     client = NotebookClient(
         nb,
-        timeout=300,
+        timeout=900,  # per cell: only an error fails this test, not a slow (busy) machine
         kernel_name="python3",
         allow_errors=False,
         resources={"metadata": {"path": str(workdir)}},
