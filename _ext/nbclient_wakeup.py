@@ -2,8 +2,9 @@
 
 The symptom: executing a chapter headless (the book build, the Run-all test) sometimes stops after a widget
 cell (``optim_viz.playground``, ``activation_explorer``) for exactly the cell timeout, then goes on as if
-nothing happened. Reproduced here with nbclient 0.11 / jupyter_client 8.10 / pyzmq 27: the kernel was idle,
-its reply already sent, and nbclient was still waiting.
+nothing happened. Reproduced with nbclient 0.11 / jupyter_client 8.10 / pyzmq 27 / ipykernel 7.4: executing
+Chapter 5 with a 700 s cell timeout, the playground cell took 700.0 s (normally about 13 s on a busy machine);
+during the wait the kernel was idle (py-spy), its reply already sent, and nbclient was still polling.
 
 The cause (jupyter/nbclient#312, open): nbclient waits for a cell's reply with ONE asyncio ``poll`` on the
 shell socket, as long as the cell timeout. pyzmq's asyncio poll is woken by the socket's edge-triggered file
