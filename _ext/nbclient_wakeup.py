@@ -26,7 +26,9 @@ from queue import Empty
 from typing import Any
 
 SLICE = 1.0  # seconds: the longest a missed wakeup can delay a cell
-missed_wakeups = 0  # slices that ended with a message already waiting (what used to be a stall)
+missed_wakeups = (
+    0  # slices that ended with a message waiting: a missed wakeup (or one arriving in its last 1 %)
+)
 
 
 def sliced_get_msg(get_msg):
