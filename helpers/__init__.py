@@ -9,6 +9,7 @@ The learner's library (what you keep using after the course; ``import helpers`` 
     plotting    learning curves, image grids
     metrics     confusion matrix and per-class accuracy
     summary     a layer-by-layer table of output shapes and parameters
+    errors      shows_error: demonstrate an expected error without stopping "Run all"
 
 ``helpers.demos``: one module per chapter's teaching gadgets (graph, activations, optim_viz, pipeline).
 ``helpers.course``: the course machinery (self-checking exercises, quizzes, the checks of each chapter).
@@ -21,6 +22,7 @@ from typing import Any
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import ImageData, data_dir, load_digits_data, load_image_data, make_loaders
 from .device import describe_device, get_device, seed_everything
+from .errors import shows_error
 from .metrics import confusion_matrix, per_class_accuracy
 from .models import MLP, SmallCNN, count_parameters
 from .training import evaluate, fit, predict, train_one_epoch
@@ -62,5 +64,6 @@ __all__ = [
     "predict",
     "save_checkpoint",
     "seed_everything",
+    "shows_error",
     "train_one_epoch",
 ]

@@ -63,6 +63,17 @@ def repository(config_path: Path = ROOT / "_config.yml") -> tuple[str, str, str]
     return repo["url"].rstrip("/"), repo.get("branch", "main"), str(repo.get("path_to_book") or "").strip("/")
 
 
+def notebooks_branch(config_path: Path = ROOT / "_config.yml") -> str:
+    """The branch that holds the learner notebooks (what the Colab button opens), set once in _config.yml.
+
+    It is the theme's ``repository_branch`` (sphinx.config.html_theme_options), so the website's launch button
+    uses it directly; without that setting the launch button, and this, fall back to ``repository.branch``.
+    """
+    config = book_config(config_path)
+    options = ((config.get("sphinx") or {}).get("config") or {}).get("html_theme_options") or {}
+    return str(options.get("repository_branch") or repository(config_path)[1])
+
+
 @dataclass
 class Exercise:
     id: str  # "ex-1.3"

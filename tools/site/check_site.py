@@ -86,8 +86,11 @@ def pages(site: Path) -> list[str]:
 
 
 def colab_url(notebook: str, config_path: Path = ROOT / "_config.yml") -> str:
-    """The Colab URL of ``notebook`` (a path like "chapters/01_tensors.ipynb"), from _config.yml's repository."""
-    url, branch, path_to_book = course.repository(config_path)
+    """The Colab URL of ``notebook`` (a path like "chapters/01_tensors.ipynb"), from _config.yml's repository.
+
+    Colab opens the learner notebook, on the notebooks branch (``tools.course.notebooks_branch``)."""
+    url, _, path_to_book = course.repository(config_path)
+    branch = course.notebooks_branch(config_path)
     owner, name = urlparse(url).path.strip("/").removesuffix(".git").split("/")[:2]
     launch = course.book_config(config_path).get("launch_buttons") or {}
     colab = launch.get("colab_url", "https://colab.research.google.com").rstrip("/")
@@ -416,8 +419,10 @@ class SiteChecker:
             return
         notebook = page.removesuffix(".html") + ".ipynb"
         expected = colab_url(notebook, self.config_path)
-        if data["colab"] != [expected]:
-            report.errors.append(f"Colab link is {data['colab']}, expected [{expected!r}]")
+        if data["colab"] != [expected, expected]:  # the theme's launch button and the "Open in Colab" badge
+            report.errors.append(
+                f"Colab link is {data['colab']}, expected [{expected!r}] * 2 (button, badge)"
+            )
         if not any(self._local(u) and self._file(u) == source for u in data["downloads"]):
             report.errors.append(f"no 'Download .ipynb' link to _sources/{notebook}")
 
