@@ -260,7 +260,7 @@ class Processes:
         killed = 0
         with self.lock:
             me = os.getpid()
-            orphans = [p for p, parent in sandbox._parents().items() if parent == me and p not in self.active]
+            orphans = [p for p, parent in sandbox.parents().items() if parent == me and p not in self.active]
             for pid in orphans:
                 killed += sandbox.kill_tree(pid) + 1
                 try:
@@ -382,7 +382,7 @@ def grade_one(
             f"wrote {outcome.output_bytes} bytes to the terminal (first {sandbox.OUTPUT_KEPT} kept in the feedback)"
         )
     if outcome.killed:
-        result.notes.append(f"{outcome.killed} process(es) left running were killed")
+        result.notes.append(f"{outcome.killed} process(es) still running at the end were killed")
     missing = [i for i in assignment.ids if i not in result.statuses]
     if missing:
         result.notes.append(
@@ -397,8 +397,12 @@ def _read_report(path: Path) -> str:
         errors, first, stopped = int(report["errors"]), str(report["first"]), str(report.get("stopped", ""))
     except (OSError, ValueError, KeyError, TypeError):
         return ""
+    killed = report.get("killed", 0)
     notes = [f"{errors} cell(s) raised, first: {sandbox.clean_text(first, 200)}"] if errors else []
-    return "; ".join(notes + ([sandbox.clean_text(stopped, 300)] if stopped else []))
+    notes += [sandbox.clean_text(stopped, 300)] if stopped else []
+    if isinstance(killed, int) and killed > 0:
+        notes.append(f"{killed} process(es) left running after the notebook were killed")
+    return "; ".join(notes)
 
 
 def _not_graded(result: Result, assignment: Assignment, reason: str) -> Result:

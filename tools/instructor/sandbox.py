@@ -58,8 +58,8 @@ def become_subreaper() -> bool:
         return False
 
 
-def _parents() -> dict[int, int]:
-    """pid -> parent pid for every process visible in /proc."""
+def parents() -> dict[int, int]:
+    """pid -> parent pid for every living (not zombie) process visible in /proc."""
     table: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -69,7 +69,8 @@ def _parents() -> dict[int, int]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[-1].split()  # the command name may contain spaces and ')'
-        table[int(entry.name)] = int(fields[1])
+        if fields[0] not in ("Z", "X"):  # a zombie is dead already (only its parent can reap it)
+            table[int(entry.name)] = int(fields[1])
     return table
 
 
@@ -78,7 +79,7 @@ def descendants(pid: int) -> list[int]:
     if not Path("/proc/self/stat").exists():
         return []
     children: dict[int, list[int]] = {}
-    for child, parent in _parents().items():
+    for child, parent in parents().items():
         children.setdefault(parent, []).append(child)
     found, todo = [], list(children.get(pid, []))
     while todo:
@@ -233,7 +234,7 @@ def run_notebook(path: Path, timeout: float, report: Path) -> None:
     import json
 
     import nbformat
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
@@ -244,7 +245,7 @@ def run_notebook(path: Path, timeout: float, report: Path) -> None:
     sockets = str(path.parent.parent / "kernel")
     client = NotebookClient(
         nb,
-        km=KernelManager(kernel_name="python3", transport="ipc", ip=sockets),
+        km=AsyncKernelManager(kernel_name="python3", transport="ipc", ip=sockets),
         timeout=timeout,
         kernel_name="python3",
         allow_errors=True,
@@ -258,7 +259,7 @@ def run_notebook(path: Path, timeout: float, report: Path) -> None:
     except Exception as err:  # nbclient's own errors (a cell over the time limit, a broken notebook)
         stopped = f"execution stopped: {type(err).__name__}: {str(err)[:300]}"
     finally:
-        kill_tree(os.getpid(), include_self=False)
+        killed = kill_tree(os.getpid(), include_self=False)
     errors = [
         o
         for c in nb.cells
@@ -268,7 +269,8 @@ def run_notebook(path: Path, timeout: float, report: Path) -> None:
     ]
     first = f"{errors[0].get('ename', '')}: {errors[0].get('evalue', '')}" if errors else ""
     report.write_text(
-        json.dumps({"errors": len(errors), "first": first[:1000], "stopped": stopped}), encoding="utf-8"
+        json.dumps({"errors": len(errors), "first": first[:1000], "stopped": stopped, "killed": killed}),
+        encoding="utf-8",
     )
 
 
