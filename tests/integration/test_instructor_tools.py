@@ -13,8 +13,9 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
+import yaml
 
-from tools.course import ROOT, chapter_notebooks, is_solution
+from tools.course import ROOT, chapter_notebooks, is_solution, repository
 from tools.instructor import assignment, grade, sandbox, student_edition
 
 IDS = ["ex-1.2", "ex-1.5", "ex-1.7"]
@@ -29,8 +30,11 @@ RIGHT = {
 WRONG_1_5 = 'def pairwise_sq_dists(a, b):\n    return torch.cdist(a, b)\ncheck("ex-1.5", pairwise_sq_dists)'
 
 
+STUDENT_REPO = "https://github.com/my-class/pytorch-student"
+
+
 def test_student_edition_drops_solutions_and_keeps_starters(tmp_path):
-    written = student_edition.write_edition(tmp_path / "student")
+    written = student_edition.write_edition(tmp_path / "student", STUDENT_REPO, "spring")
     assert [p.name for p in written] == [p.name for p in chapter_notebooks()]
     for path in written:
         nb = nbformat.read(path, as_version=4)
@@ -38,7 +42,57 @@ def test_student_edition_drops_solutions_and_keeps_starters(tmp_path):
         assert not any(c.source.startswith("# @title Solution") for c in nb.cells)
         starters = [c for c in nb.cells if c.cell_type == "code" and 'check("ex-' in c.source]
         assert len(starters) == len(nb.metadata["course"]["exercises"]) >= 6
+        setup = next(c for c in nb.cells if "colab-setup" in c.metadata.get("tags", []))
+        assert f"git+{STUDENT_REPO}@spring" in setup.source
     assert (tmp_path / "student" / "_config.yml").read_text().count("[Student edition]") == 1
+
+
+def test_student_edition_has_no_path_to_the_key(tmp_path):
+    """Nothing in the edition names the instructor's repository or carries instructor-only text."""
+    out = tmp_path / "student"
+    student_edition.write_edition(out, STUDENT_REPO, "spring")
+    config = yaml.safe_load((out / "_config.yml").read_text())
+    assert config["repository"] == {"url": STUDENT_REPO, "branch": "spring", "path_to_book": ""}
+    assert config["parse"]["myst_substitutions"]["repository_url"] == STUDENT_REPO
+    toc = (out / "_toc.yml").read_text()
+    assert "instructor" not in toc.lower() and not (out / "exercises.md").exists()
+    instructor_url, _, _ = repository()
+    texts = {p: p.read_text(errors="replace") for p in out.rglob("*") if p.is_file() and p.suffix != ".png"}
+    for path, text in texts.items():
+        assert instructor_url not in text, f"{path} names the instructor's repository"
+        if path.suffix in (".md", ".ipynb", ".yml"):
+            for phrase in (
+                "instructor key",
+                "For instructors",
+                "solutions are collapsed",
+                "tab-item} Instructors",
+            ):
+                assert phrase.lower() not in text.lower(), f"{path} says {phrase!r}"
+    assert "no solutions" in (out / "chapters" / "01_tensors.ipynb").read_text()
+    assert (out / "pyproject.toml").is_file() and (out / "helpers" / "__init__.py").is_file()
+
+
+def test_student_edition_without_a_repository_has_no_buttons(tmp_path):
+    out = tmp_path / "student"
+    student_edition.write_edition(out)
+    config = yaml.safe_load((out / "_config.yml").read_text())
+    assert config["launch_buttons"]["colab_url"] == "" and not config["html"]["use_repository_button"]
+    nb = nbformat.read(out / "chapters" / "01_tensors.ipynb", as_version=4)
+    setup = next(c for c in nb.cells if "colab-setup" in c.metadata.get("tags", []))
+    assert "pip" not in setup.source and "ask your instructor" in setup.source
+    assert repository()[0] not in "".join(
+        p.read_text(errors="replace") for p in out.rglob("*.*") if p.is_file()
+    )
+
+
+def test_student_edition_refuses_a_non_empty_out_without_force(tmp_path, capsys):
+    out = tmp_path / "student"
+    out.mkdir()
+    (out / "roster.csv").write_text("path,student_id\n")
+    assert student_edition.main(["--out", str(out), "--repository", STUDENT_REPO]) == 2
+    assert "not empty" in capsys.readouterr().err and (out / "roster.csv").exists()
+    assert student_edition.main(["--out", str(out), "--repository", STUDENT_REPO, "--force"]) == 0
+    assert not (out / "roster.csv").exists() and (out / "chapters").is_dir()
 
 
 def test_student_chapter_runs_to_the_end_reporting_not_yet_solved(tmp_path):
