@@ -103,7 +103,7 @@ def kill_tree(pid: int, include_self: bool = True, rounds: int = 50) -> int:
     Repeats because a process may fork while we kill; the adopted orphans of a subreaper show up as its children
     in the next round. Zombies among our own children are reaped.
     """
-    killed = 0
+    killed: set[int] = set()
     for _ in range(rounds):
         victims = descendants(pid)
         if not victims:
@@ -111,7 +111,7 @@ def kill_tree(pid: int, include_self: bool = True, rounds: int = 50) -> int:
         for p in victims:
             try:
                 os.kill(p, signal.SIGKILL)
-                killed += 1
+                killed.add(p)
             except ProcessLookupError:
                 pass
         _reap(victims)
@@ -125,7 +125,7 @@ def kill_tree(pid: int, include_self: bool = True, rounds: int = 50) -> int:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    return killed
+    return len(killed)
 
 
 @dataclass
@@ -234,9 +234,9 @@ def run_notebook(path: Path, timeout: float, report: Path) -> None:
     import json
 
     import nbformat
-    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
+    from traitlets.config import Config
 
     become_subreaper()
     os.environ["PYTHONPATH"] = os.environ.pop(KERNEL_PYTHONPATH, "")
@@ -245,7 +245,7 @@ def run_notebook(path: Path, timeout: float, report: Path) -> None:
     sockets = str(path.parent.parent / "kernel")
     client = NotebookClient(
         nb,
-        km=AsyncKernelManager(kernel_name="python3", transport="ipc", ip=sockets),
+        config=Config({"KernelManager": {"transport": "ipc", "ip": sockets}}),
         timeout=timeout,
         kernel_name="python3",
         allow_errors=True,
@@ -259,6 +259,9 @@ def run_notebook(path: Path, timeout: float, report: Path) -> None:
     except Exception as err:  # nbclient's own errors (a cell over the time limit, a broken notebook)
         stopped = f"execution stopped: {type(err).__name__}: {str(err)[:300]}"
     finally:
+        deadline = time.monotonic() + 5  # the kernel's own shutdown may take a moment
+        while descendants(os.getpid()) and time.monotonic() < deadline:
+            time.sleep(0.1)
         killed = kill_tree(os.getpid(), include_self=False)
     errors = [
         o
