@@ -91,8 +91,12 @@ def test_student_edition_refuses_a_non_empty_out_without_force(tmp_path, capsys)
     (out / "roster.csv").write_text("path,student_id\n")
     assert student_edition.main(["--out", str(out), "--repository", STUDENT_REPO]) == 2
     assert "not empty" in capsys.readouterr().err and (out / "roster.csv").exists()
+    (out / ".git").mkdir()
+    (out / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     assert student_edition.main(["--out", str(out), "--repository", STUDENT_REPO, "--force"]) == 0
     assert not (out / "roster.csv").exists() and (out / "chapters").is_dir()
+    assert (out / ".git" / "HEAD").is_file()  # the students' repository keeps its history
+    assert student_edition.main(["--out", str(ROOT), "--force"]) == 2
 
 
 def test_student_chapter_runs_to_the_end_reporting_not_yet_solved(tmp_path):

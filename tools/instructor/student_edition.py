@@ -16,7 +16,8 @@ The repository's chapter notebooks are the instructor key. The edition:
   "Instructors" tab of the landing page, and rewords "solutions are collapsed below each exercise";
 * is self-contained: ``pip install git+<students' repository>`` installs its ``helpers`` (pyproject.toml is copied).
 
-An existing, non-empty ``--out`` folder is refused unless ``--force`` is given (then it is replaced).
+An existing, non-empty ``--out`` folder is refused unless ``--force`` is given (then its contents are replaced,
+except ``.git`` and ``.github``, so the students' repository keeps its history).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ COPIED_FILES = [
     "LICENSE",
 ]  # so that `pip install git+<students' repository>` works
 COPIED_FOLDERS = ["_static", "_ext", "helpers", "data"]
+KEPT_ON_FORCE = {".git", ".github"}  # --force replaces everything else in --out
 # Instructor-only text and what the student edition says instead (applied to Markdown pages and cells).
 REWORDINGS = [
     (
@@ -140,10 +142,18 @@ def student_toc() -> tuple[dict, set[str]]:
 def _prepare(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise EditionError(f"--out {out} is a file")
+    if out.resolve() == ROOT.resolve() or out.resolve() in ROOT.resolve().parents:
+        raise EditionError(f"--out {out} would replace the book itself")
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise EditionError(f"--out {out} exists and is not empty: choose another folder or add --force")
-        shutil.rmtree(out)
+        for child in out.iterdir():  # keep the students' repository's history and workflows
+            if child.name in KEPT_ON_FORCE:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
 
 
 def write_edition(
