@@ -174,6 +174,14 @@ def test_roster_maps_files_and_folders_to_students(tmp_path):
     assert grade.identify("eve/x.ipynb", None) == (grade.Student("eve/x.ipynb"), "")
 
 
+def test_limits_are_set_in_the_child_before_it_runs():
+    wrapped = sandbox.Limits(memory_bytes=6 * 1024**3, cpu_seconds=7, file_bytes=1024**2).wrap(
+        ["/bin/sh", "-c", "ulimit -v; ulimit -t; ulimit -f"]
+    )
+    printed = subprocess.run(wrapped, capture_output=True, text=True, check=True).stdout.split()
+    assert printed == [str(6 * 1024**2), "7", str(1024**2 // 512)]  # KiB, seconds, 512-byte blocks
+
+
 def test_clean_text_strips_control_characters_and_caps():
     assert sandbox.clean_text("a\x1b[31mred\x1b]0;title\x07\r\n\tz\x00", 100) == "a[31mred]0;title\n\tz"
     assert len(sandbox.clean_text("x" * 5000, 500)) == 500

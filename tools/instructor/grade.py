@@ -253,6 +253,8 @@ class Processes:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.active: set[int] = set()
+        me = os.getpid()  # children the calling process had before grading are never touched
+        self.preexisting = {p for p, parent in sandbox.parents().items() if parent == me}
         self.subreaper = sandbox.become_subreaper()
 
     def sweep(self) -> int:
@@ -260,7 +262,8 @@ class Processes:
         killed = 0
         with self.lock:
             me = os.getpid()
-            orphans = [p for p, parent in sandbox.parents().items() if parent == me and p not in self.active]
+            ours = self.active | self.preexisting
+            orphans = [p for p, parent in sandbox.parents().items() if parent == me and p not in ours]
             for pid in orphans:
                 killed += sandbox.kill_tree(pid) + 1
                 try:

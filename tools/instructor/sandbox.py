@@ -5,7 +5,8 @@ What this gives (Linux; the grader is the only intended user):
 * a private working folder per submission (a temporary directory holding only a copy of the notebook), used as
   the kernel's working directory, and a fresh copy of ``helpers`` (written from a snapshot the grader took
   before any submission ran) first on the kernel's ``PYTHONPATH``;
-* resource limits per kernel, set with ``resource.setrlimit`` in the child before it starts: address space
+* resource limits per kernel, set with ``resource.setrlimit`` by a small wrapper that then ``exec``s the runner
+  (and so the kernel, which inherits them): address space
   (``RLIMIT_AS``, which limits *virtual* memory: importing torch alone reserves about 3.5 GB of it), CPU seconds
   (``RLIMIT_CPU``, per process: the kernel gets SIGXCPU/SIGKILL when it has used that much CPU time) and the
   size of any one file it writes (``RLIMIT_FSIZE``);
@@ -136,17 +137,25 @@ class Limits:
     cpu_seconds: int = 600  # RLIMIT_CPU
     file_bytes: int = 256 * 1024**2  # RLIMIT_FSIZE
 
-    def apply(self) -> None:
-        """Set the limits on the calling process (run in the child between fork and exec)."""
-        for kind, value in (
+    def wrap(self, command: list[str]) -> list[str]:
+        """``command`` started through a tiny Python wrapper that sets the limits on itself, then ``exec``s it.
+
+        (A wrapper rather than ``preexec_fn``, which is unsafe in a program with threads, as the grader is.)
+        """
+        limits = [
             (resource.RLIMIT_AS, self.memory_bytes),
             (resource.RLIMIT_CPU, self.cpu_seconds),
             (resource.RLIMIT_FSIZE, self.file_bytes),
-        ):
-            soft, hard = resource.getrlimit(kind)
-            if hard != resource.RLIM_INFINITY:
-                value = min(value, hard)
-            resource.setrlimit(kind, (value, value if hard == resource.RLIM_INFINITY else hard))
+        ]
+        code = (
+            "import os, resource, sys\n"
+            f"for kind, value in {limits!r}:\n"
+            "    hard = resource.getrlimit(kind)[1]\n"
+            "    value = value if hard == resource.RLIM_INFINITY else min(value, hard)\n"
+            "    resource.setrlimit(kind, (value, value))\n"
+            "os.execv(sys.argv[1], sys.argv[1:])\n"
+        )
+        return [sys.executable, "-c", code, *command]
 
 
 @dataclass
@@ -187,14 +196,13 @@ def run_limited(
     start = time.perf_counter()
     with spawn_lock or threading.Lock():
         process = subprocess.Popen(
-            command,
+            limits.wrap(command),
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=limits.apply,
         )
         on_start(process.pid)
     sink: dict = {}
