@@ -296,7 +296,8 @@ def read_results(path: Path, assignment: Assignment) -> tuple[dict[str, tuple[st
         except (ValueError, KeyError, TypeError):
             bad += 1
             continue
-        if ex_id not in assignment.points or status not in CHECK_STATUSES or not isinstance(message, str):
+        valid = all(isinstance(x, str) for x in (ex_id, status, message))
+        if not valid or ex_id not in assignment.points or status not in CHECK_STATUSES:
             bad += 1
             continue
         results[ex_id] = (status, sandbox.clean_text(message))  # the last check call wins, as in the notebook
@@ -324,8 +325,8 @@ def grade_one(
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     with (
-        tempfile.TemporaryDirectory(prefix="grader-") as mine,
-        tempfile.TemporaryDirectory(prefix="sub-") as box,
+        tempfile.TemporaryDirectory(prefix="grader-", ignore_cleanup_errors=True) as mine,
+        tempfile.TemporaryDirectory(prefix="sub-", ignore_cleanup_errors=True) as box,
     ):
         work, lib = Path(box) / "work", Path(box) / "lib"
         work.mkdir()
@@ -551,7 +552,11 @@ def grade(
 
     def one(entry: Entry) -> Result:
         student, note = identify(entry.path, roster)
-        result = grade_one(entry, student, assignment, snapshot, procs, opts)
+        try:
+            result = grade_one(entry, student, assignment, snapshot, procs, opts)
+        except Exception as err:  # a fault of the grader (or the machine) costs this file, never the class
+            reason = f"not graded: grader error {type(err).__name__}: {sandbox.clean_text(str(err), 200)}"
+            result = _not_graded(Result(entry.path, student), assignment, reason)
         if note:
             result.notes.insert(0, note)
         status = f"{_number(result.points(assignment))}/{_number(assignment.max_points)}"
@@ -590,10 +595,17 @@ def _restore_changed(source: Path, entries: list[Entry], log) -> None:
         except OSError:
             same = False
         if not same:
-            if path.is_symlink():
-                path.unlink()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(e.data)
+            try:
+                if path.is_symlink():
+                    path.unlink()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(e.data)
+            except OSError as err:
+                log(
+                    f"warning: {sandbox.clean_text(e.path, 120)} changed on disk during grading and could not be "
+                    f"restored ({type(err).__name__}); it was graded from the copy read before any submission ran"
+                )
+                continue
             log(
                 f"warning: {sandbox.clean_text(e.path, 120)} changed on disk during grading; restored the original "
                 "(it was graded from the copy read before any submission ran)"
