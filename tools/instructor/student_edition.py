@@ -17,7 +17,8 @@ The repository's chapter notebooks are the instructor key. The edition:
 * is self-contained: ``pip install git+<students' repository>`` installs its ``helpers`` (pyproject.toml is copied).
 
 An existing, non-empty ``--out`` folder is refused unless ``--force`` is given (then its contents are replaced,
-except ``.git`` and ``.github``, so the students' repository keeps its history).
+except ``.git``, ``.github`` and ``_build``, so the students' repository keeps its history and a rebuild its
+execution cache).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ COPIED_FILES = [
     "LICENSE",
 ]  # so that `pip install git+<students' repository>` works
 COPIED_FOLDERS = ["_static", "_ext", "helpers", "data"]
-KEPT_ON_FORCE = {".git", ".github"}  # --force replaces everything else in --out
+# --force replaces everything else in --out (the build folder holds the execution cache: keeping it saves minutes)
+KEPT_ON_FORCE = {".git", ".github", "_build"}
 # Instructor-only text and what the student edition says instead (applied to Markdown pages and cells).
 REWORDINGS = [
     (
