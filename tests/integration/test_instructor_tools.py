@@ -165,6 +165,41 @@ def test_collect_reads_a_zip_recursively_and_reports_every_file(tmp_path):
     }
 
 
+def test_a_zip_of_a_class_gets_a_row_for_every_file_and_roster_student(tmp_path, capsys):
+    """Files that need no kernel (a non-notebook, invalid JSON, another course's notebook), from a zip."""
+    assert assignment.main(["ex-1.2", "ex-1.5", "--out", str(tmp_path / "hw")]) == 0
+    archive = tmp_path / "class.zip"
+    other = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")]))
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("alice/notes.txt", "hello")
+        z.writestr("bob/HW.IPYNB", "{ not json")
+        z.writestr("carol/hw.ipynb", other)
+    (tmp_path / "roster.csv").write_text("path,student_id,name\nalice,s1,A\nbob,s2,B\ncarol,s3,C\ndan,s4,D\n")
+    argv = [str(archive), "--assignment", str(tmp_path / "hw"), "--out", str(tmp_path / "grades")]
+    assert grade.main(argv + ["--roster", str(tmp_path / "roster.csv")]) == 0
+    totals = {r["student"]: r for r in csv.DictReader((tmp_path / "grades" / "totals.csv").open())}
+    assert {k: (t["points"], t["max_points"]) for k, t in totals.items()} == {
+        "s1": ("0", "3"),
+        "s2": ("0", "3"),
+        "s3": ("0", "3"),
+        "s4": ("0", "3"),
+    }
+    assert [totals[k]["note"] for k in ("s1", "s2", "s4")] == [
+        "not a notebook (.txt)",
+        "unreadable notebook (NotJSONError)",
+        "no submission",
+    ]
+    assert "no exercise of this assignment" in totals["s3"]["note"]
+    canvas = list(csv.reader((tmp_path / "grades" / "canvas.csv").open()))
+    assert [row[:3] for row in canvas[2:]] == [
+        ["A", "", "s1"],
+        ["B", "", "s2"],
+        ["C", "", "s3"],
+        ["D", "", "s4"],
+    ]
+    assert len(list((tmp_path / "grades" / "feedback").glob("*.md"))) == 4
+
+
 def test_roster_maps_files_and_folders_to_students(tmp_path):
     roster_file = tmp_path / "roster.csv"
     roster_file.write_text("path,student_id,name\nalice,s001,Alice A\nbob/student.ipynb,s002,Bob B\n")
