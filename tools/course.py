@@ -155,6 +155,7 @@ class CourseMetadata:
     edition: str  # "student" (solutions removed) or "key" (with solutions)
     title: str  # the chapter's file stem or the assignment's title
     exercises: list[str]  # exercise ids, in notebook order
+    points: dict[str, float] | None = None  # exercise id -> points (an assignment's key; None: the stars)
 
 
 def write_course_metadata(nb: nbformat.NotebookNode, meta: CourseMetadata) -> None:
@@ -163,7 +164,10 @@ def write_course_metadata(nb: nbformat.NotebookNode, meta: CourseMetadata) -> No
         raise ValueError(f"edition must be one of {EDITIONS}, got {meta.edition!r}")
     for exercise_id in meta.exercises:
         parse_exercise_id(exercise_id)
-    nb.metadata["course"] = {"edition": meta.edition, "title": meta.title, "exercises": list(meta.exercises)}
+    course: dict[str, Any] = {"edition": meta.edition, "title": meta.title, "exercises": list(meta.exercises)}
+    if meta.points is not None:
+        course["points"] = dict(meta.points)
+    nb.metadata["course"] = course
 
 
 def read_course_metadata(nb: nbformat.NotebookNode) -> CourseMetadata:
@@ -178,4 +182,10 @@ def read_course_metadata(nb: nbformat.NotebookNode) -> CourseMetadata:
             "not a notebook of this course (no 'course.exercises' metadata); hand out notebooks made by "
             "python -m tools.instructor.student_edition or python -m tools.instructor.assignment"
         )
-    return CourseMetadata(str(course.get("edition", "")), str(course.get("title", "")), [str(e) for e in ids])
+    points = course.get("points")
+    return CourseMetadata(
+        str(course.get("edition", "")),
+        str(course.get("title", "")),
+        [str(e) for e in ids],
+        dict(points) if isinstance(points, dict) else None,
+    )

@@ -14,8 +14,9 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tools.course import ROOT, chapter_notebooks, exercises
+from tools.course import ROOT, chapter_notebooks, exercises, repository
 
 SITE = Path(os.environ.get("COURSE_STUDENT_SITE_DIR", ROOT / "student" / "_build" / "html")).resolve()
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
@@ -73,3 +74,23 @@ def test_full_website_has_every_solution_collapsed(notebook):
         f"{notebook.stem}: a solution is not collapsed (no dropdown class)"
     )
     assert html.count("Solution to exercise") >= len(boxes)
+
+
+def test_student_website_has_no_path_to_the_key(site):
+    """No page links to the instructor's repository (the key) or carries instructor-only text; the Colab and
+    repository buttons lead to the students' repository given with --repository, or do not exist."""
+    instructor_url = repository()[0]
+    config = SITE.parents[1] / "_config.yml"
+    students_url = (yaml.safe_load(config.read_text())["repository"]["url"] or "") if config.is_file() else ""
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) >= len(CHAPTERS) + 2
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert instructor_url not in html, f"{page.relative_to(site)} links to the instructor's repository"
+        text = _text(html).lower()
+        for phrase in ("instructor key", "for instructors", "solutions are collapsed"):
+            assert phrase not in text, f"{page.relative_to(site)} says {phrase!r}"
+        for link in re.findall(r'href="(https://colab\.research\.google\.com/[^"]*)"', html):
+            assert students_url and students_url.removeprefix("https://github.com/") in link, link
+    chapter = (site / "chapters" / f"{CHAPTERS[0].stem}.html").read_text(encoding="utf-8")
+    assert ("colab.research.google.com" in chapter) == bool(students_url)

@@ -15,14 +15,16 @@ from tools.course import (
     setup_cell_metadata,
     write_course_metadata,
 )
-from tools.instructor import assignment, grade, student_edition
+from tools.instructor import assignment, student_edition
 
 
 def test_course_metadata_round_trip():
     nb = nbformat.v4.new_notebook()
     write_course_metadata(nb, CourseMetadata("student", "Week 1", ["ex-1.2", "ex-3.4"]))
     assert read_course_metadata(nb) == CourseMetadata("student", "Week 1", ["ex-1.2", "ex-3.4"])
-    assert grade.expected_exercises(nb) == ["ex-1.2", "ex-3.4"]
+    with_points = CourseMetadata("key", "Week 1", ["ex-1.2"], {"ex-1.2": 3.0})
+    write_course_metadata(nb, with_points)
+    assert read_course_metadata(nb) == with_points
 
 
 @pytest.mark.parametrize("meta", [None, "x", {"exercises": []}, {"exercises": "ex-1.2"}, {"title": "t"}])
@@ -60,7 +62,7 @@ def test_every_chapter_setup_cell_and_the_assignment_setup_cell_share_the_metada
     for nb in (student, key):
         setup = [c for c in nb.cells if course.SETUP_TAG in c.metadata.get("tags", [])]
         assert len(setup) == 1 and dict(setup[0].metadata) == setup_cell_metadata()
-    assert read_course_metadata(key) == CourseMetadata("key", "Week 1", ["ex-1.2"])
+    assert read_course_metadata(key) == CourseMetadata("key", "Week 1", ["ex-1.2"], {"ex-1.2": 1.0})
     assert [course.is_solution(c) for c in key.cells].count(True) == 1
 
 

@@ -4,7 +4,8 @@
 
 writes homework/week1/student.ipynb (no solutions) and homework/week1/key.ipynb (with solutions, executable).
 Both start with the Colab setup cell and the imports every exercise assumes. Exercise prompts become plain
-Markdown (readable in Jupyter and Colab); the student notebook's metadata lists the exercise ids for the grader.
+Markdown (readable in Jupyter and Colab). The key's metadata holds the exercise ids and their points (stars by
+default, ``--points ex-1.3=5`` to change one); the grader reads them from the key, never from a submission.
 """
 
 from __future__ import annotations
@@ -45,8 +46,14 @@ def prompt_markdown(ex: Exercise) -> str:
     )
 
 
-def build(ids: list[str], title: str) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
-    """(student notebook, key notebook) for the exercises ``ids``, in the order given."""
+def build(
+    ids: list[str], title: str, points: dict[str, float] | None = None
+) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    """(student notebook, key notebook) for the exercises ``ids``, in the order given.
+
+    ``points`` overrides the default weight of an exercise (its number of stars); the grader reads the
+    exercise list and the points from the key's metadata (``course.exercises``, ``course.points``).
+    """
     known = {ex.id: ex for ex in all_exercises()}
     if not ids:
         raise UnknownExercise("no exercise ids given")
@@ -55,6 +62,10 @@ def build(ids: list[str], title: str) -> tuple[nbformat.NotebookNode, nbformat.N
         raise UnknownExercise(f"unknown exercise id(s) {missing}; known ids: {', '.join(known)}")
     if len(set(ids)) != len(ids):
         raise UnknownExercise(f"an exercise id appears twice in {ids}")
+    stray = sorted(set(points or {}) - set(ids))
+    if stray:
+        raise UnknownExercise(f"points given for exercise(s) {stray} that are not in the assignment")
+    weights = {i: float((points or {}).get(i, known[i].difficulty)) for i in ids}
     v4 = nbformat.v4
     intro = v4.new_markdown_cell(
         f"# {title}\n\nSolve each exercise in its starter cell and run the cell: the last line "
@@ -72,7 +83,7 @@ def build(ids: list[str], title: str) -> tuple[nbformat.NotebookNode, nbformat.N
     for cells, edition in ((student, "student"), (key, "key")):
         nb = v4.new_notebook(cells=[nbformat.from_dict(c) for c in cells])
         nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-        write_course_metadata(nb, CourseMetadata(edition, title, list(ids)))
+        write_course_metadata(nb, CourseMetadata(edition, title, list(ids), weights))
         notebooks.append(nb)
     return notebooks[0], notebooks[1]
 
@@ -82,9 +93,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("ids", nargs="+", help="exercise ids such as ex-1.3")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--title", default="Homework")
+    parser.add_argument(
+        "--points",
+        nargs="+",
+        default=[],
+        metavar="ID=N",
+        help="points of an exercise (default: its number of stars), e.g. --points ex-1.3=5",
+    )
     args = parser.parse_args(argv)
     try:
-        student, key = build(args.ids, args.title)
+        points = {}
+        for item in args.points:
+            ex_id, _, value = item.partition("=")
+            try:
+                points[ex_id] = float(value)
+            except ValueError:
+                raise UnknownExercise(f"--points wants ID=NUMBER, got {item!r}") from None
+            if points[ex_id] < 0:
+                raise UnknownExercise(f"--points: {item!r} is negative")
+        student, key = build(args.ids, args.title, points)
     except UnknownExercise as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
