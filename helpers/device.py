@@ -53,7 +53,8 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> None:
         PyTorch's default, faster, possibly non-deterministic ones (False, the default).
 
     What a seed buys: the same seed, code, PyTorch version and device give the same
-    random draws. Computations on those draws repeat exactly on the CPU; on a CUDA GPU
+    random draws. Computations on those draws repeat exactly on the CPU (with the same
+    number of threads); on a CUDA GPU
     some kernels (atomic additions in reductions and scatter, cuDNN's autotuner, cuBLAS
     workspaces) may sum in a different order on every run, so results can differ in the
     last bits unless ``deterministic=True``. That sets
@@ -62,8 +63,9 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> None:
     ``torch.backends.cudnn.benchmark = False``, and the environment variable
     ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` (unless already set). cuBLAS reads that variable
     when CUDA starts, so call this before the first CUDA operation; if CUDA is already
-    initialised, a RuntimeWarning says so. ``deterministic=False`` turns the flags off
-    again (``cudnn.benchmark`` stays False) and leaves the environment variable alone.
+    initialised, a RuntimeWarning says so. ``deterministic=False`` turns deterministic
+    algorithms and ``cudnn.deterministic`` off again and leaves ``cudnn.benchmark`` and
+    the environment variable as they are.
 
     It does not set ``PYTHONHASHSEED``: Python fixes string hashing when the interpreter
     starts, so that variable must be set before launching Python. Returns None; raises
@@ -86,7 +88,8 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", _CUBLAS_WORKSPACE_CONFIG)
     torch.use_deterministic_algorithms(deterministic)
     torch.backends.cudnn.deterministic = deterministic
-    torch.backends.cudnn.benchmark = False
+    if deterministic:
+        torch.backends.cudnn.benchmark = False  # the autotuner may pick a different algorithm per run
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -2,6 +2,7 @@ import os
 import random
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -95,6 +96,28 @@ def test_deterministic_mode_is_observable_on_the_cpu(restore_determinism):
     # in deterministic mode PyTorch fills uninitialised memory with NaN instead of leftovers
     seed_everything(0, deterministic=True)
     assert torch.isnan(torch.empty(5)).all()
+
+
+def test_default_leaves_cudnn_benchmark_alone(restore_determinism):
+    torch.backends.cudnn.benchmark = True
+    seed_everything(0)
+    assert torch.backends.cudnn.benchmark
+    seed_everything(0, deterministic=True)
+    assert not torch.backends.cudnn.benchmark
+
+
+def test_deterministic_warns_when_cuda_has_already_started(restore_determinism, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    with pytest.warns(RuntimeWarning, match="before the first CUDA operation"):
+        seed_everything(0, deterministic=True)
+
+
+def test_deterministic_is_quiet_when_cublas_is_configured(restore_determinism, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        seed_everything(0, deterministic=True)
 
 
 @pytest.mark.parametrize("bad", [1, "yes", None])
