@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 
 import numpy as np
 import torch
 
 _KNOWN_DEVICE_TYPES = ("cpu", "cuda", "mps")
+_CUBLAS_WORKSPACE_CONFIG = ":4096:8"  # what PyTorch's reproducibility notes ask for
 
 
 def get_device(preferred: str | None = None) -> torch.device:
@@ -43,14 +45,51 @@ def get_device(preferred: str | None = None) -> torch.device:
     return device
 
 
-def seed_everything(seed: int = 0) -> None:
+def seed_everything(seed: int = 0, deterministic: bool = False) -> None:
     """Seed Python's ``random``, NumPy and PyTorch (CPU and every GPU) in one call.
 
-    seed: a non-negative integer. Same seed + same code + same device => same numbers.
+    seed: a non-negative integer.
+    deterministic: also make PyTorch pick deterministic algorithms (True), or allow
+        PyTorch's default, faster, possibly non-deterministic ones (False, the default).
+
+    What a seed buys: the same seed, code, PyTorch version and device give the same
+    random draws. Computations on those draws repeat exactly on the CPU (with the same
+    number of threads); on a CUDA GPU
+    some kernels (atomic additions in reductions and scatter, cuDNN's autotuner, cuBLAS
+    workspaces) may sum in a different order on every run, so results can differ in the
+    last bits unless ``deterministic=True``. That sets
+    ``torch.use_deterministic_algorithms(True)`` (an operation with no deterministic
+    version then raises RuntimeError), ``torch.backends.cudnn.deterministic = True`` and
+    ``torch.backends.cudnn.benchmark = False``, and the environment variable
+    ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` (unless already set). cuBLAS reads that variable
+    when CUDA starts, so call this before the first CUDA operation; if CUDA is already
+    initialised, a RuntimeWarning says so. ``deterministic=False`` turns deterministic
+    algorithms and ``cudnn.deterministic`` off again and leaves ``cudnn.benchmark`` and
+    the environment variable as they are.
+
+    It does not set ``PYTHONHASHSEED``: Python fixes string hashing when the interpreter
+    starts, so that variable must be set before launching Python. Returns None; raises
+    ValueError for a seed that is not a non-negative int and TypeError for a
+    ``deterministic`` that is not a bool.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    os.environ["PYTHONHASHSEED"] = str(seed)
+    if not isinstance(deterministic, bool):
+        raise TypeError(f"deterministic must be True or False, got {deterministic!r}")
+    if deterministic:
+        if "CUBLAS_WORKSPACE_CONFIG" not in os.environ and torch.cuda.is_initialized():
+            warnings.warn(
+                "seed_everything(deterministic=True) was called after CUDA started: "
+                "CUBLAS_WORKSPACE_CONFIG is read when CUDA starts, so cuBLAS may still be "
+                "non-deterministic; call it before the first CUDA operation",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", _CUBLAS_WORKSPACE_CONFIG)
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.deterministic = deterministic
+    if deterministic:
+        torch.backends.cudnn.benchmark = False  # the autotuner may pick a different algorithm per run
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
