@@ -7,19 +7,23 @@ The data folder itself belongs to ``helpers.data.data_dir``.
     CsvStream              an IterableDataset reading a numeric CSV row by row, each row once across worker processes
     write_image_folder()   save uint8 images as PNG files, one folder per class (the layout ``ImageFolder`` reads)
     measure_throughput()   how many batches and samples per second a DataLoader delivers
+    seed_worker()          PyTorch's reproducibility recipe: seed ``random`` and NumPy in each loader worker
+    NumpyNoise             a dataset whose samples come from NumPy's global generator (to show seed_worker)
 """
 
 from __future__ import annotations
 
 import csv
+import random
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-from torch.utils.data import IterableDataset, get_worker_info
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from ..data import data_dir
 
@@ -203,3 +207,30 @@ def measure_throughput(loader: Iterable, seconds: float = 0.5, max_batches: int 
                 return Throughput(batches, samples, time.perf_counter() - start)
         if epoch_batches == 0:
             raise ValueError("the loader produced no batches: expected at least one")
+
+
+def seed_worker(worker_id: int) -> None:
+    """``worker_init_fn`` for a DataLoader: seed Python's ``random`` and NumPy from the worker's torch seed.
+
+    Inside a worker, ``torch.initial_seed()`` is the loader's base seed (drawn from its ``generator``) plus
+    ``worker_id``: different in every worker, and the same again when the generator is seeded the same.
+    This is the recipe from PyTorch's reproducibility notes; add the seeding of any other random library here.
+    """
+    worker_seed = torch.initial_seed() % 2**32
+    np.random.seed(worker_seed)
+    random.seed(worker_seed)
+
+
+class NumpyNoise(Dataset):
+    """``n`` samples, each one float drawn from NumPy's global generator when it is fetched."""
+
+    def __init__(self, n: int) -> None:
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> float:
+        return float(np.random.rand())

@@ -4,6 +4,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from helpers.data import data_dir
+from helpers.demos import pipeline
 from helpers.demos.pipeline import (
     CsvStream,
     Throughput,
@@ -185,3 +186,26 @@ def test_measure_throughput_understands_dict_batches():
 def test_measure_throughput_rejects_bad_input(loader, kwargs, error, match):
     with pytest.raises(error, match=match):
         measure_throughput(loader, **kwargs)
+
+
+def test_seed_worker_makes_numpy_draws_repeatable_and_different_per_worker():
+    def draws(seed):
+        loader = DataLoader(
+            pipeline.NumpyNoise(8),
+            batch_size=4,
+            num_workers=2,
+            worker_init_fn=pipeline.seed_worker,
+            generator=torch.Generator().manual_seed(seed),
+        )
+        return list(loader)
+
+    first, again, other = draws(0), draws(0), draws(1)
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not torch.equal(first[0], first[1])
+    assert not torch.equal(first[0], other[0])
+
+
+@pytest.mark.parametrize("n", [0, -1, 2.5, "3"])
+def test_numpy_noise_rejects_a_bad_length(n):
+    with pytest.raises(ValueError, match="n must be a positive int"):
+        pipeline.NumpyNoise(n)
