@@ -226,6 +226,10 @@ def _raised_in_learner_code(err: BaseException) -> bool:
 # Known causes of common errors: (pattern in "Type: message", hint). Hints name the cause, not the answer.
 ERROR_HINTS: list[tuple[str, str]] = [
     (
+        r"Long but found Float|expected scalar type Long|Float but found Long|expected .*Long|multi-target not supported",
+        "class indices must be int64 (.long()) of shape (N,), probabilities/logits float.",
+    ),
+    (
         r"mat1 and mat2 shapes cannot be multiplied|size mismatch",
         "a matrix product got shapes that do not fit: "
         "features are the LAST dimension; does a weight need .T, or a layer other sizes?",
@@ -240,10 +244,6 @@ ERROR_HINTS: list[tuple[str, str]] = [
         "two tensors have different dtypes: convert with .float()/.long() or create with dtype=...",
     ),
     (
-        r"Long but found Float|Float but found Long|expected .*Long|multi-target not supported",
-        "class indices must be int64 (.long()) of shape (N,), probabilities/logits float.",
-    ),
-    (
         r"same device|Expected all tensors to be on",
         "tensors on different devices: move them with .to(device).",
     ),
@@ -254,6 +254,10 @@ ERROR_HINTS: list[tuple[str, str]] = [
     (
         r"does not require grad and does not have a grad_fn",
         "nothing to differentiate: the tensor is detached, made under no_grad, or lacks requires_grad=True.",
+    ),
+    (
+        r"grad can be implicitly created only for scalar outputs",
+        "backward() on a non-scalar tensor needs `gradient=` (a tensor of its shape weighting each output).",
     ),
     (
         r"backward through the graph a second time",
