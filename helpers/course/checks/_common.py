@@ -37,12 +37,12 @@ def randn(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> tor
     return torch.randn(*shape, generator=generator(seed), dtype=dtype)
 
 
-def seeded(seed: int, make: Callable[[], T]) -> T:
-    """Call ``make()`` (e.g. build a model, whose init draws from the global RNG) with a fixed seed,
+def seeded(seed: int, make: Callable[..., T], *args: Any) -> T:
+    """Call ``make(*args)`` (e.g. build a model, whose init draws from the global RNG) with a fixed seed,
     leaving the learner's random state as it was."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return make()
+        return make(*args)
 
 
 def non_contiguous(x: torch.Tensor) -> torch.Tensor:

@@ -30,9 +30,15 @@ def check_ex_1_2(positives):
         mistakes=[
             (torch.tensor([1.5, 0.0, 3.0, 4.0]), "0.0 is not strictly greater than zero: use > 0, not >= 0."),
             (torch.tensor([1.5, 4.0, 3.0]), "the entries are not in their original (row-major) order."),
-            (torch.tensor([1.5, 3.0, 4.0]).sort().values.flip(0), "the entries are not in their original order."),
+            (
+                torch.tensor([1.5, 3.0, 4.0]).sort().values.flip(0),
+                "the entries are not in their original order.",
+            ),
             (torch.tensor([1.5, -2.0, 3.0, -0.5, 4.0]), "negative entries are kept: keep only x > 0."),
-            (x.clamp(min=0), "multiplying by the mask or clamping keeps every entry (as zeros): index x with it."),
+            (
+                x.clamp(min=0),
+                "multiplying by the mask or clamping keeps every entry (as zeros): index x with it.",
+            ),
         ],
     )
     empty = call(positives, -torch.ones(4))
@@ -75,7 +81,10 @@ def check_ex_1_3(standardise_columns):
                 (x - x.mean(dim=1, keepdim=True)) / x.std(dim=1, keepdim=True),
                 "you standardised each ROW (dim=1): the columns are reduced along dim=0.",
             ),
-            ((x - x.mean()) / x.std(), "you used the whole tensor's mean and std: reduce each column (dim=0)."),
+            (
+                (x - x.mean()) / x.std(),
+                "you used the whole tensor's mean and std: reduce each column (dim=0).",
+            ),
             (x - mean, "every column has mean 0 but not standard deviation 1: divide by the column std."),
             (x / std, "every column should have mean 0: subtract x.mean(dim=0) first."),
             ((x - mean) * std, "you multiplied by the std: divide by it."),

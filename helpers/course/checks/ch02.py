@@ -30,7 +30,11 @@ def check_ex_2_1(grad_of):
     for text, f, x, derivative in cases:
         expected = derivative(x)
         result = call(grad_of, f, x)
-        if isinstance(result, torch.Tensor) and result.shape == x.shape and torch.allclose(result.detach(), x):
+        if (
+            isinstance(result, torch.Tensor)
+            and result.shape == x.shape
+            and torch.allclose(result.detach(), x)
+        ):
             raise ExerciseFailed("you returned x itself, not the gradient (x.grad of your leaf copy).")
         expect_tensor(
             result, expected, f"grad_of(f, x) for {text} and x of shape {tuple(x.shape)}", atol=1e-5
@@ -67,7 +71,9 @@ def check_ex_2_2(derivative_curve):
             "it should hold one derivative per point, the shape of x.",
         )
         if torch.allclose(result.detach(), f(x), atol=1e-5):
-            raise ExerciseFailed(f"for f = {text} you returned f(x), not its derivative (x.grad after backward).")
+            raise ExerciseFailed(
+                f"for f = {text} you returned f(x), not its derivative (x.grad after backward)."
+            )
         if torch.allclose(result.detach(), expected / len(x), atol=1e-7):
             raise ExerciseFailed(
                 f"for f = {text} every derivative is divided by {len(x)}: backward on the mean weights each "

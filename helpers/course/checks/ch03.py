@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..exercises import NotSolved, call, exercise, expect, expect_tensor
+from ..exercises import ExerciseFailed, NotSolved, call, exercise, expect, expect_tensor
+from ._common import randn, seeded
 
 
 def _build(cls, *args):
@@ -30,11 +31,25 @@ def _shape(t):
 @exercise("ex-3.1")
 def check_ex_3_1(TwoLayerNet):
     for in_f, hidden, out_f, n in ((5, 7, 3, 4), (2, 4, 1, 3)):
-        torch.manual_seed(0)
-        model = _build(TwoLayerNet, in_f, hidden, out_f)
-        x = torch.randn(n, in_f)
-        out = call(model, x)
+        model = seeded(0, _build, TwoLayerNet, in_f, hidden, out_f)
         case = f"TwoLayerNet({in_f}, {hidden}, {out_f})"
+        params_before = list(model.parameters())
+        expect(
+            bool(params_before),
+            f"{case} has no parameters before its first call: create the layers in __init__, not in forward "
+            "(layers made in forward are new, untrained layers at every call).",
+        )
+        x = randn(n, in_f, seed=1)
+        out = call(model, x)
+        second = call(model, randn(n + 2, in_f, seed=2))
+        expect(
+            [id(p) for p in model.parameters()] == [id(p) for p in params_before],
+            f"calling {case} replaced its layers: create them once in __init__, not in forward.",
+        )
+        expect(
+            isinstance(second, torch.Tensor) and second.shape == (n + 2, out_f),
+            f"{case} on a second input of shape {(n + 2, in_f)} returned {_shape(second)}.",
+        )
         expect(
             isinstance(out, torch.Tensor) and out.shape == (n, out_f),
             f"{case} on an input of shape {(n, in_f)} returned {_shape(out)}, expected {(n, out_f)}.",
@@ -63,6 +78,11 @@ def check_ex_3_1(TwoLayerNet):
             f"{case}(x) equals fc2(fc1(x)): the ReLU between the layers is missing, so the two layers "
             "collapse into one linear map.",
         )
+        if isinstance(out, torch.Tensor) and out.shape == expected.shape:
+            expect(
+                not torch.allclose(out, F.relu(expected)) or torch.allclose(expected, F.relu(expected)),
+                f"{case}(x) has a ReLU after fc2 too: the output layer gives raw scores (logits).",
+            )
         expect_tensor(out, expected, f"{case}(x)", atol=1e-5)
 
 
@@ -97,7 +117,7 @@ def check_ex_3_2(conv_output_size):
 def check_ex_3_3(Standardize):
     mean, std = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 4.0, 0.5])
     module = _build(Standardize, mean.clone(), std.clone())
-    x = torch.randn(5, 3)
+    x = randn(5, 3)
     out = call(module, x)
     expect_tensor(out, (x - mean) / std, "Standardize(mean, std)(x)", atol=1e-6)
     params = [name for name, _ in module.named_parameters()]
@@ -123,9 +143,8 @@ def check_ex_3_3(Standardize):
 @exercise("ex-3.4")
 def check_ex_3_4(Stack):
     for sizes in ([4, 8, 8, 2], [3, 5], [6, 5, 4, 3, 2]):
-        torch.manual_seed(0)
-        model = _build(Stack, list(sizes))
-        x = torch.randn(7, sizes[0])
+        model = seeded(0, _build, Stack, list(sizes))
+        x = randn(7, sizes[0])
         out = call(model, x)
         case = f"Stack({sizes})"
         expect(
@@ -167,20 +186,37 @@ def check_ex_3_4(Stack):
 @exercise("ex-3.5")
 def check_ex_3_5(init_weights):
     expect(callable(init_weights), f"expected a function, got {type(init_weights).__name__}")
-    torch.manual_seed(0)
-    model = nn.Sequential(
-        nn.Conv2d(8, 16, kernel_size=3),
-        nn.BatchNorm2d(16),
-        nn.ReLU(),
-        nn.Flatten(),
-        nn.Linear(2000, 400),
-        nn.ReLU(),
-        nn.Linear(400, 300),
+    model = seeded(
+        0,
+        lambda: nn.Sequential(
+            nn.Conv2d(8, 16, kernel_size=3),
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(2000, 400),
+            nn.ReLU(),
+            nn.Linear(400, 300),
+        ),
     )
     with torch.no_grad():
         model[1].weight.fill_(0.5)  # so that an init that wrongly touches BatchNorm shows
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    model.apply(init_weights)
+    try:
+        model.apply(init_weights)
+    except AttributeError as err:
+        if "weight" in str(err) or "bias" in str(err):
+            raise ExerciseFailed(
+                f"init_weights raised AttributeError ({err}): not every module has a weight (ReLU, Flatten); "
+                "check the module's type with isinstance before touching it."
+            ) from None
+        raise
+    except ValueError as err:
+        if "fewer than 2 dimensions" in str(err):
+            raise ExerciseFailed(
+                "init_weights ran Kaiming init on a 1-D weight (BatchNorm's): check the module's type "
+                "with isinstance (only nn.Linear and nn.Conv2d)."
+            ) from None
+        raise
     after = model.state_dict()
     if all(torch.equal(before[k], after[k]) for k in before):
         raise NotSolved
@@ -211,22 +247,41 @@ def check_ex_3_5(init_weights):
             "so they look uniformly distributed; the exercise asks for the normal variant.",
         )
         expect(torch.count_nonzero(layer.bias) == 0, f"layer {index} ({kind}): the bias should be all zeros.")
+    no_bias = seeded(
+        1, lambda: nn.Sequential(nn.Conv2d(3, 6, 3, bias=False), nn.Flatten(), nn.Linear(6, 4, bias=False))
+    )
+    try:
+        no_bias.apply(init_weights)
+    except Exception as err:
+        raise ExerciseFailed(
+            f"init_weights crashed on a layer built with bias=False ({type(err).__name__}: {err}): "
+            "such a layer's .bias is None; only zero a bias that exists."
+        ) from None
+    weight = no_bias[2].weight.detach()
+    expect(
+        abs(weight.std().item() / math.sqrt(2 / 6) - 1) < 0.5,
+        "for an nn.Linear built with bias=False the weight was not initialised.",
+    )
 
 
 def _predict_model():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 3))
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(64, 4) * 3 + 1)  # give BatchNorm some running statistics
-    return model
+    def make():
+        model = nn.Sequential(
+            nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 3)
+        )
+        model.train()
+        with torch.no_grad():
+            for _ in range(3):
+                model(torch.randn(64, 4) * 3 + 1)  # give BatchNorm some running statistics
+        return model
+
+    return seeded(0, make)
 
 
 @exercise("ex-3.6")
 def check_ex_3_6(predict):
     model = _predict_model()
-    x = torch.randn(5, 4)
+    x = randn(5, 4, seed=1)
     reference = copy.deepcopy(model).eval()
     with torch.no_grad():
         expected = reference(x)
@@ -267,10 +322,8 @@ class _Reuse(nn.Module):
         return self.head(x)
 
 
-@exercise("ex-3.7")
-def check_ex_3_7(output_shapes):
-    torch.manual_seed(0)
-    cases = [
+def _shape_cases():
+    return [
         (
             nn.Sequential(
                 nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 5)
@@ -293,7 +346,11 @@ def check_ex_3_7(output_shapes):
             ],
         ),
     ]
-    for model, x, what, expected in cases:
+
+
+@exercise("ex-3.7")
+def check_ex_3_7(output_shapes):
+    for model, x, what, expected in seeded(0, _shape_cases):
         result = call(output_shapes, model, x)
         expect(
             isinstance(result, (list, tuple)),
@@ -331,9 +388,8 @@ def check_ex_3_7(output_shapes):
 @exercise("ex-3.8")
 def check_ex_3_8(TextClassifier):
     for vocab, embed, hidden, classes, n, length in ((30, 8, 12, 4, 3, 6), (10, 5, 7, 2, 1, 1)):
-        torch.manual_seed(0)
-        model = _build(TextClassifier, vocab, embed, hidden, classes)
-        tokens = torch.randint(0, vocab, (n, length))
+        model = seeded(0, _build, TextClassifier, vocab, embed, hidden, classes)
+        tokens = torch.randint(0, vocab, (n, length), generator=torch.Generator().manual_seed(1))
         case = f"TextClassifier({vocab}, {embed}, {hidden}, {classes})"
         out = call(model, tokens)
         hint = ""
