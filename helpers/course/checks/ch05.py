@@ -7,22 +7,14 @@ import warnings
 import torch
 from torch import nn
 
-from ..exercises import ExerciseFailed, call, exercise, expect, expect_tensor
+from ..exercises import ExerciseFailed, call, exercise, expect
+from ._common import close
+from ._common import seeded as _seeded
 
 
 def _close(actual, expected, what, hint, atol=1e-6):
     """expect_tensor, with a hint appended to its message."""
-    try:
-        expect_tensor(actual, expected, what, atol=atol)
-    except ExerciseFailed as failure:
-        raise ExerciseFailed(f"{failure} {hint}") from None
-
-
-def _seeded(seed, make):
-    """Call make() with a fixed seed without disturbing the learner's random state."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return make()
+    close(actual, expected, what, hint=hint, atol=atol)
 
 
 # ---- ex-5.1: gradient descent by hand -----------------------------------------------------------
