@@ -4,6 +4,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from ..exercises import ExerciseFailed, NotSolved, call, exercise, expect, expect_tensor
+from ._common import randn
 
 
 @exercise("ex-6.1")
@@ -90,7 +91,7 @@ def check_ex_6_3(stratified_split):
     labels = torch.tensor([0] * 20 + [1] * 7 + [2] * 13)[
         torch.randperm(40, generator=torch.Generator().manual_seed(3))
     ]
-    fractions = (0.6, 0.2, 0.2)
+    fractions = (0.5, 0.3, 0.2)
     train, val, test = _as_index_lists(call(stratified_split, labels.clone(), fractions, 0))
     expect(
         sorted(train + val + test) == list(range(len(labels))),
@@ -103,6 +104,22 @@ def check_ex_6_3(stratified_split):
             int((labels[torch.tensor(part, dtype=torch.long)] == c).sum()) if part else 0
             for part in (train, val, test)
         ]
+        truncated = [n_c - int(fractions[1] * n_c) - int(fractions[2] * n_c)] + [
+            int(fractions[1] * n_c),
+            int(fractions[2] * n_c),
+        ]
+        expect(
+            got != truncated or truncated == [n_c - n_val - n_test, n_val, n_test],
+            f"class {c} ({n_c} samples) is split {got} (train, val, test): int() truncates "
+            f"{fractions[1] * n_c:.1f} down; the text asks for Python's round(), which gives "
+            f"{[n_c - n_val - n_test, n_val, n_test]}.",
+        )
+        if got != [n_c - n_val - n_test, n_val, n_test]:
+            expect(
+                sorted(got) != sorted([n_c - n_val - n_test, n_val, n_test]),
+                f"class {c} ({n_c} samples) is split {got} (train, val, test): the counts are right but in "
+                "the wrong lists -- validation first, then test, the rest in training.",
+            )
         expect(
             got == [n_c - n_val - n_test, n_val, n_test],
             f"class {c} ({n_c} samples) is split {got} (train, val, test); expected "
@@ -129,8 +146,8 @@ def check_ex_6_3(stratified_split):
 
 @exercise("ex-6.4")
 def check_ex_6_4(pad_collate):
-    torch.manual_seed(0)
-    sequences = [torch.randn(2, 3), torch.randn(5, 3), torch.randn(1, 3)]
+    sequences = [randn(2, 3, seed=1), randn(5, 3, seed=2), randn(1, 3, seed=3)]
+    sequences[1][3] = 0.0  # a real time step whose features are all zero: it is not padding
     batch = [(s, label) for s, label in zip(sequences, (2, 0, 1))]
     result = call(pad_collate, batch)
     expect(
@@ -148,6 +165,11 @@ def check_ex_6_4(pad_collate):
         isinstance(mask, torch.Tensor) and mask.dtype == torch.bool,
         f"mask should be a bool tensor, got {mask.dtype if isinstance(mask, torch.Tensor) else type(mask).__name__}.",
     )
+    if isinstance(mask, torch.Tensor) and mask.shape == expected_mask.shape and not mask[1, 3] and mask[1, 4]:
+        raise ExerciseFailed(
+            "the mask marks a real time step whose features are all zero as padding: a value can be 0 "
+            "in the data. Build the mask from the sequence lengths, not from the values."
+        )
     expect_tensor(mask, expected_mask, "mask (True at real time steps)")
     expect_tensor(labels, torch.tensor([2, 0, 1]), "labels")
     same = [(torch.ones(4, 1), 0), (2 * torch.ones(4, 1), 1)]
@@ -216,14 +238,24 @@ def _image_loader(batch_sizes, channels, seed):
 
 @exercise("ex-6.6")
 def check_ex_6_6(channel_mean_std):
-    for sizes, channels in (((32, 32, 5), 3), ((7, 50), 1)):
+    for sizes, channels in (((32, 32, 5), 3), ((7, 50), 1), ((7, 50), 2)):
         batches, everything = _image_loader(sizes, channels, seed=channels)
+        if channels == 2:  # a constant channel: its variance is 0, and rounding can make E[x²] - E[x]² < 0
+            for images, _ in batches:
+                images[:, 1] = 0.1
+            everything = torch.cat([images for images, _ in batches])
         result = call(channel_mean_std, batches)  # a list of batches: iterable like a DataLoader
         expect(
             isinstance(result, (tuple, list)) and len(result) == 2,
             "channel_mean_std should return (mean, std).",
         )
         mean, std = result
+        if channels == 2 and isinstance(std, torch.Tensor) and std.shape == (2,):
+            expect(
+                not bool(torch.isnan(std[1])),
+                "for a channel whose pixels all have the same value the std is nan: rounding made "
+                "E[x²] - E[x]² slightly negative. Clamp the variance at 0 before the square root.",
+            )
         expected_mean = everything.double().mean(dim=(0, 2, 3)).float()
         expected_std = everything.double().std(dim=(0, 2, 3), correction=0).float()
         what = f"for {channels}-channel batches of sizes {list(sizes)}"
@@ -239,7 +271,7 @@ def check_ex_6_6(channel_mean_std):
         except ExerciseFailed as failure:
             raise ExerciseFailed(
                 f"{failure} Hint: the population variance is mean(x**2) - mean(x)**2 over all values "
-                "of a channel (divide by the count, correction=0)."
+                "of a channel (divide by the count, correction=0), accumulated in float64."
             ) from None
 
 
