@@ -14,6 +14,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from ...checkpoint import CheckpointError, save_checkpoint
 from ...models import MLP
 from ..exercises import ExerciseFailed, call, exercise, expect
+from ._common import same_state as _same_state
+from ._common import seeded
 
 # A harmless tripwire: loading a file that contains a _Tripwire without weights_only=True calls _trip(),
 # which only records that code stored in the file was run.
@@ -30,17 +32,11 @@ class _Tripwire:
 
 
 def _mlp(seed: int, hidden=(16,), out_features: int = 10, dropout: float = 0.0) -> MLP:
-    torch.manual_seed(seed)
-    return MLP(64, hidden=hidden, out_features=out_features, dropout=dropout)
+    return seeded(seed, lambda: MLP(64, hidden=hidden, out_features=out_features, dropout=dropout))
 
 
 def _bn_model() -> nn.Module:
     return nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 2))
-
-
-def _same_state(a: dict, b: dict) -> bool:
-    """Same keys in the same order and equal tensors."""
-    return list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def _describe(obj) -> str:
