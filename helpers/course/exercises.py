@@ -226,7 +226,8 @@ def _raised_in_learner_code(err: BaseException) -> bool:
 # Known causes of common errors: (pattern in "Type: message", hint). Hints name the cause, not the answer.
 ERROR_HINTS: list[tuple[str, str]] = [
     (
-        r"Long but found Float|expected scalar type Long|Float but found Long|expected .*Long|multi-target not supported",
+        r"Long but found Float|expected scalar type Long|Float but found Long|expected .*Long|"
+        r"multi-target not supported",
         "class indices must be int64 (.long()) of shape (N,), probabilities/logits float.",
     ),
     (
@@ -324,10 +325,28 @@ def _record(exercise_id: str, status: str, message: str) -> None:
             f.write(json.dumps({"exercise": exercise_id, "status": status, "message": message}) + "\n")
 
 
+def _from_helpers(answer: Any) -> Any:
+    """The first function or class in ``answer`` (or in a tuple of answers) that comes from ``helpers``."""
+    for item in answer if isinstance(answer, (tuple, list)) else (answer,):
+        module = getattr(item, "__module__", None) or ""
+        if (callable(item) or isinstance(item, type)) and (
+            module == "helpers" or module.startswith("helpers.")
+        ):
+            return item
+    return None
+
+
 def _outcome(exercise_id: str, answer: Any) -> tuple[str, str]:
     """Run the check and turn what happened into (status, message)."""
     if is_untouched_starter(answer):
         return "not solved", "not yet solved: replace the `...` with your answer, then run this cell again."
+    borrowed = _from_helpers(answer)
+    if borrowed is not None:
+        name = getattr(borrowed, "__qualname__", type(borrowed).__name__)
+        return "failed", (
+            f"not quite: that is the course library's own `helpers` {name} -- good to know it exists, "
+            "but this exercise asks you to write it yourself."
+        )
     try:
         with _learner_rng_untouched():
             CHECKS[exercise_id](answer)

@@ -207,3 +207,30 @@ def test_no_check_changes_the_global_random_state(exercise):
         assert torch.equal(before[0], after[0]), "the check changed torch's global random state"
         assert np.array_equal(before[1], after[1]), "the check changed NumPy's global random state"
         assert before[2] == after[2], "the check changed Python's random state"
+
+
+@pytest.mark.parametrize(
+    "exercise_id, answer",
+    [
+        ("ex-8.1", "train_one_epoch"),
+        ("ex-8.2", "evaluate"),
+        ("ex-3.6", "predict"),
+        ("ex-3.1", "MLP"),
+        ("ex-1.2", "seed_everything"),
+    ],
+)
+def test_helpers_own_functions_are_not_answers(exercise_id, answer):
+    """Issue 16: `check("ex-8.2", helpers.evaluate)` used to pass."""
+    import helpers
+
+    result = check(exercise_id, getattr(helpers, answer))
+    assert not result and "course library's own `helpers`" in result.message
+
+
+def test_reference_solutions_are_not_importable_under_an_obvious_name():
+    import importlib
+
+    for chapter in range(1, 9):
+        module = importlib.import_module(f"helpers.course.checks.ch{chapter:02d}")
+        obvious = [n for n in vars(module) if "reference" in n.lower() or "solution" in n.lower()]
+        assert not obvious, f"{module.__name__} exposes {obvious}"

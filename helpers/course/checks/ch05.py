@@ -351,7 +351,7 @@ def _training_setup():
     return model, optimizer, scheduler, batches
 
 
-def _reference_run(variant):
+def _replay(variant):
     """Final parameters and losses of the right loop ("ok") or of a typical wrong one."""
     model, optimizer, scheduler, batches = _training_setup()
     losses = []
@@ -396,10 +396,10 @@ def check_ex_5_8(train_steps):
         f"{type(losses).__name__}{f' of length {len(losses)}' if hasattr(losses, '__len__') else ''}.",
     )
     params = [p.detach() for p in model.parameters()]
-    expected_params, expected_losses = _reference_run("ok")
+    expected_params, expected_losses = _replay("ok")
     if not all(torch.allclose(p, e, atol=1e-5) for p, e in zip(params, expected_params)):
         for variant, diagnosis in _DIAGNOSES.items():
-            wrong_params, _ = _reference_run(variant)
+            wrong_params, _ = _replay(variant)
             if all(torch.allclose(p, e, atol=1e-5) for p, e in zip(params, wrong_params)):
                 raise ExerciseFailed(f"the trained parameters are not the expected ones: {diagnosis}")
         raise ExerciseFailed(
