@@ -35,8 +35,6 @@ def _corpus() -> list[Wrong]:
     for chapter in sorted({eid.split(".")[0][3:] for eid in exercise_ids()}, key=int):
         module = importlib.import_module(f"wrong_answers.ch{int(chapter):02d}")
         for exercise_id, answers in module.WRONG.items():
-            if callable(answers):  # the old format: one answer, no fragment
-                answers = [(answers, "")]
             cases += [Wrong(exercise_id, i, make, fragment) for i, (make, fragment) in enumerate(answers)]
     return cases
 

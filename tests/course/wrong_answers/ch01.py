@@ -57,7 +57,7 @@ WRONG = {
         (lambda: lambda a, b: ((a - b) ** 2).sum(-1), "must match the size"),
         (lambda: lambda a, b: ((a.unsqueeze(1) - b.unsqueeze(0)) ** 2).mean(-1), "averaged"),
         (lambda: lambda a, b: (a.unsqueeze(1) - b.unsqueeze(0)).sum(-1) ** 2, "squared the sum"),
-        (lambda: lambda a, b: (a.unsqueeze(1) - b.unsqueeze(0)).abs().sum(-1), "L1"),
+        (lambda: lambda a, b: (a.unsqueeze(1) - b.unsqueeze(0)).abs().sum(-1), "the L1 (absolute) distance"),
         (lambda: lambda a, b: ((a.unsqueeze(0) - b.unsqueeze(1)) ** 2).sum(-1), "transposed"),
         (lambda: lambda a, b: ((a.unsqueeze(1) - b.unsqueeze(0)) ** 2).sum(1), "shape (4, 3)"),
     ],
