@@ -2,12 +2,14 @@
 
 import copy
 import math
+import tempfile
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ..exercises import call, exercise, expect
+from ..exercises import ExerciseFailed, call, exercise, expect
 from ._common import as_float, seeded
 
 # ---- tiny synthetic problems (a few dozen samples: every check runs in milliseconds) --------------------
@@ -343,3 +345,106 @@ def check_ex_8_7(top_k_accuracy):
         math.isclose(result, accuracy, abs_tol=1e-6),
         "with k=1 top-k accuracy must equal the ordinary accuracy.",
     )
+
+
+def _loop_setup(seed=4):
+    """A toy model with dropout, SGD with momentum, a step scheduler and two fixed loaders."""
+    model = _toy_model(seed=seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    return model, optimizer, scheduler, _toy_loader(n=40, seed=5), _toy_loader(n=24, seed=6)
+
+
+@exercise("ex-8.8")
+def check_ex_8_8(fit_loop):
+    from ...checkpoint import load_checkpoint
+    from ...training import fit
+
+    epochs, patience = 12, 2
+    with tempfile.TemporaryDirectory() as folder:
+        ours, path = Path(folder) / "fit.pt", Path(folder) / "yours.pt"
+        model_fit, optimizer_fit, scheduler_fit, train, val = _loop_setup()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # the same dropout masks in both runs
+            expected = fit(
+                model_fit,
+                train,
+                val,
+                nn.CrossEntropyLoss(),
+                optimizer_fit,
+                epochs,
+                scheduler=scheduler_fit,
+                checkpoint_path=ours,
+                patience=patience,
+                progress=False,
+                verbose=False,
+            )
+        model, optimizer, scheduler, train, val = _loop_setup()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            history = call(
+                fit_loop,
+                model,
+                train,
+                val,
+                nn.CrossEntropyLoss(),
+                optimizer,
+                scheduler,
+                epochs,
+                patience,
+                path,
+            )
+        expect(
+            isinstance(history, dict) and {"train_loss", "val_loss", "val_acc"} <= set(history),
+            "fit_loop should return a dict with the lists 'train_loss', 'val_loss' and 'val_acc', got "
+            f"{type(history).__name__}{f' with keys {sorted(history)}' if isinstance(history, dict) else ''}.",
+        )
+        n, n_expected = len(history["val_loss"]), len(expected["val_loss"])
+        expect(
+            n == n_expected or n != epochs,
+            f"your loop ran all {epochs} epochs; helpers.fit stopped after {n_expected}: stop once `patience` "
+            "epochs in a row brought no strictly lower validation loss than the best so far.",
+        )
+        expect(
+            n == n_expected,
+            f"your loop ran {n} epochs, helpers.fit {n_expected} (patience {patience}): count the epochs since "
+            "the best validation loss, reset the count only on a strictly lower loss, stop when it reaches "
+            "patience.",
+        )
+        for key in ("train_loss", "val_loss", "val_acc"):
+            values = [as_float(v, f"history['{key}'][{i}]") for i, v in enumerate(history[key])]
+            differ = [
+                i + 1
+                for i, (a, b) in enumerate(zip(values, expected[key], strict=True))
+                if not math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6)
+            ]
+            expect(
+                not differ,
+                f"history['{key}'] differs from helpers.fit's from epoch {differ[0] if differ else 0} on: "
+                "train one epoch, evaluate, then step the scheduler once per epoch (not per batch, "
+                "not before training).",
+            )
+        expect(
+            math.isclose(optimizer.param_groups[0]["lr"], optimizer_fit.param_groups[0]["lr"]),
+            f"after the run the learning rate is {optimizer.param_groups[0]['lr']}, with helpers.fit "
+            f"{optimizer_fit.param_groups[0]['lr']}: step the scheduler exactly once per epoch.",
+        )
+        expect(_same_params(model, model_fit), "the final weights differ from helpers.fit's.")
+        expect(path.is_file(), "nothing was saved at path: save model.state_dict() there with torch.save.")
+        try:
+            saved = torch.load(path, weights_only=True)
+        except Exception as err:
+            raise ExerciseFailed(
+                f"the file at path does not load with torch.load ({type(err).__name__})."
+            ) from None
+        best = _toy_model(seed=9)
+        load_checkpoint(ours, best)
+        expect(
+            isinstance(saved, dict) and _same_state_values(saved, best.state_dict()),
+            "the file at path does not hold the weights of the best epoch (lowest validation loss): save "
+            "model.state_dict() whenever the validation loss is strictly lower than every earlier one.",
+        )
+
+
+def _same_state_values(a: dict, b: dict) -> bool:
+    return set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in b)

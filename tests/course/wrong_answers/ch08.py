@@ -193,3 +193,56 @@ WRONG = {
         (lambda: lambda z, y, k: _top_k(z, y, k + 1), "for k=1 expected 0.2"),
     ],
 }
+
+
+# ---- ex-8.8: the whole loop, built on correct pieces -------------------------------------------------
+
+
+def _one_epoch(model, loader, loss_fn, optimizer):
+    return _train(model, loader, loss_fn, optimizer)
+
+
+def _validate(model, loader, loss_fn):
+    return _evaluate(model, loader, loss_fn)
+
+
+def _fit_loop(
+    model, train_loader, val_loader, loss_fn, optimizer, scheduler, epochs, patience, path, *, slip=""
+):
+    history = {"train_loss": [], "val_loss": [], "val_acc": []}
+    best, bad, previous = math.inf, 0, math.inf
+    for _ in range(epochs):
+        if slip == "scheduler_first":
+            scheduler.step()
+        train_loss = _one_epoch(model, train_loader, loss_fn, optimizer)
+        val_loss, val_acc = _validate(model, val_loader, loss_fn)
+        if slip not in ("scheduler_first", "no_scheduler"):
+            scheduler.step()
+        for key, value in zip(history, (train_loss, val_loss, val_acc)):
+            history[key].append(value)
+        if slip == "save_every_epoch":
+            torch.save(model.state_dict(), path)
+        better = val_loss < previous if slip == "compare_previous" else val_loss < best
+        previous = val_loss
+        if better:
+            best, bad = val_loss, 0
+            if slip != "save_every_epoch":
+                torch.save(model.state_dict(), path)
+        else:
+            bad += 1
+            if bad >= patience and slip != "no_early_stop":
+                break
+    return history
+
+
+def _loop(slip):
+    return lambda *args: _fit_loop(*args, slip=slip)
+
+
+WRONG["ex-8.8"] = [
+    (lambda: _loop("no_early_stop"), "your loop ran all 12 epochs"),
+    (lambda: _loop("save_every_epoch"), "weights of the best epoch"),
+    (lambda: _loop("scheduler_first"), "step the scheduler"),
+    (lambda: _loop("no_scheduler"), "step the scheduler"),
+    (lambda: lambda *args: {"val_loss": _fit_loop(*args)["val_loss"]}, "with the lists"),
+]
