@@ -57,37 +57,42 @@ def check_ex_1_2(positives):
 
 
 @exercise("ex-1.3")
-def check_ex_1_3(standardise_columns):
-    x = torch.tensor([[1.0, 10.0, 0.5], [2.0, 20.0, -1.0], [3.0, 60.0, 2.0], [6.0, 30.0, 0.0]])
-    result = call(standardise_columns, x.clone())
-    mean, std = x.mean(dim=0), x.std(dim=0)
+def check_ex_1_3(standardise_channels):
+    x = randn(4, 3, 2, 5, seed=4) * torch.tensor([1.0, 10.0, 0.5]).view(1, 3, 1, 1)
+    x = x + torch.tensor([2.0, -30.0, 0.0]).view(1, 3, 1, 1)  # channels with different scales and means
+    result = call(standardise_channels, x.clone())
+    dims = (0, 2, 3)
+    mean, std = x.mean(dim=dims, keepdim=True), x.std(dim=dims, keepdim=True)
     expect(
         isinstance(result, torch.Tensor) and result.shape == x.shape,
-        f"the result should be a tensor of shape {tuple(x.shape)} (the same as x).",
+        f"the result should be a tensor of shape {tuple(x.shape)} (the same as x), got "
+        f"{tuple(result.shape) if isinstance(result, torch.Tensor) else type(result).__name__}.",
     )
     close(
         result,
         (x - mean) / std,
-        "standardise_columns(x)",
+        "standardise_channels(x) for x of shape (4, 3, 2, 5)",
         atol=1e-5,
         mistakes=[
             (
-                (x - mean) / x.std(dim=0, unbiased=False),
-                "you divided by the biased std (divides by n); the text asks for x.std(dim=0), "
-                "the unbiased estimate (divides by n - 1).",
+                (x - mean) / x.std(dim=dims, keepdim=True, unbiased=False),
+                "you divided by the biased std (divides by n); the text asks for the unbiased estimate, "
+                "std's default (divides by n - 1).",
             ),
-            ((x - mean) / x.var(dim=0), "you divided by the variance: divide by the standard deviation."),
+            ((x - mean) / x.var(dim=dims, keepdim=True), "you divided by the variance: divide by the std."),
             (
-                (x - x.mean(dim=1, keepdim=True)) / x.std(dim=1, keepdim=True),
-                "you standardised each ROW (dim=1): the columns are reduced along dim=0.",
+                (x - x.mean(dim=(2, 3), keepdim=True)) / x.std(dim=(2, 3), keepdim=True),
+                "you standardised each image's channel separately: the statistics are over all images "
+                "too (dimensions 0, 2 and 3).",
             ),
             (
-                (x - x.mean()) / x.std(),
-                "you used the whole tensor's mean and std: reduce each column (dim=0).",
+                (x - x.mean(dim=0, keepdim=True)) / x.std(dim=0, keepdim=True),
+                "you standardised every pixel position over the batch (dim 0 only): reduce over dimensions "
+                "0, 2 and 3.",
             ),
-            (x - mean, "every column has mean 0 but not standard deviation 1: divide by the column std."),
-            (x / std, "every column should have mean 0: subtract x.mean(dim=0) first."),
-            ((x - mean) * std, "you multiplied by the std: divide by it."),
+            ((x - x.mean()) / x.std(), "you used the whole tensor's mean and std: each channel has its own."),
+            (x - mean, "every channel has mean 0 but not standard deviation 1: divide by the channel std."),
+            (x / std, "every channel should have mean 0: subtract the channel mean first."),
         ],
     )
 
