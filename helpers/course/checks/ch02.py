@@ -247,6 +247,7 @@ def check_ex_2_6(numerical_grad):
         original = x.clone()
         leaf = x.clone().requires_grad_()
         f(leaf).backward()
+        true_grad = leaf.grad.detach().clone() if leaf.grad is not None else torch.zeros_like(x)
         result = call(numerical_grad, f, x)
         expect(
             torch.equal(x, original),
@@ -270,7 +271,7 @@ def check_ex_2_6(numerical_grad):
         if (
             isinstance(result, torch.Tensor)
             and result.shape == x.shape
-            and torch.allclose(result.detach(), leaf.grad / 2, rtol=1e-4, atol=1e-6)
+            and torch.allclose(result.detach(), true_grad / 2, rtol=1e-4, atol=1e-6)
         ):
             raise ExerciseFailed(
                 f"for {text} every entry is half the true derivative: nudge by eps each way, "

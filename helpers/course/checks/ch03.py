@@ -257,7 +257,9 @@ def check_ex_3_5(init_weights):
             f"init_weights crashed on a layer built with bias=False ({type(err).__name__}: {err}): "
             "such a layer's .bias is None; only zero a bias that exists."
         ) from None
-    weight = no_bias[2].weight.detach()
+    last = no_bias[2]
+    assert isinstance(last, nn.Linear)
+    weight = last.weight.detach()
     expect(
         abs(weight.std().item() / math.sqrt(2 / 6) - 1) < 0.5,
         "for an nn.Linear built with bias=False the weight was not initialised.",
