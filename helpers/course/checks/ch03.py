@@ -99,7 +99,7 @@ def check_ex_3_2(conv_output_size):
     ]
     for size, k, s, p in cases:
         result = call(conv_output_size, size, k, stride=s, padding=p)
-        expected = nn.Conv2d(1, 1, k, stride=s, padding=p)(torch.zeros(1, 1, size, size)).shape[-1]
+        expected = seeded(0, nn.Conv2d, 1, 1, k, s, p)(torch.zeros(1, 1, size, size)).shape[-1]
         what = f"conv_output_size({size}, kernel_size={k}, stride={s}, padding={p})"
         expect(
             isinstance(result, int) and not isinstance(result, bool),
@@ -202,7 +202,7 @@ def check_ex_3_5(init_weights):
         model[1].weight.fill_(0.5)  # so that an init that wrongly touches BatchNorm shows
     before = {k: v.clone() for k, v in model.state_dict().items()}
     try:
-        model.apply(init_weights)
+        seeded(2, model.apply, init_weights)  # the init's own draws: fixed, and off the learner's RNG
     except AttributeError as err:
         if "weight" in str(err) or "bias" in str(err):
             raise ExerciseFailed(
@@ -251,7 +251,7 @@ def check_ex_3_5(init_weights):
         1, lambda: nn.Sequential(nn.Conv2d(3, 6, 3, bias=False), nn.Flatten(), nn.Linear(6, 4, bias=False))
     )
     try:
-        no_bias.apply(init_weights)
+        seeded(3, no_bias.apply, init_weights)
     except Exception as err:
         raise ExerciseFailed(
             f"init_weights crashed on a layer built with bias=False ({type(err).__name__}: {err}): "
@@ -289,7 +289,7 @@ def check_ex_3_6(predict):
         expected = reference(x)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     model.train()
-    out = call(predict, model, x)
+    out = seeded(4, call, predict, model, x)  # a predict that forgets eval() draws dropout masks
     expect(
         isinstance(out, torch.Tensor) and out.shape == (5, 3),
         f"predict(model, x) returned {_shape(out)}, expected a tensor of shape (5, 3).",

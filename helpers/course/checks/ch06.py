@@ -4,7 +4,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from ..exercises import ExerciseFailed, NotSolved, call, exercise, expect, expect_tensor
-from ._common import randn
+from ._common import generator, randn
 
 
 @exercise("ex-6.1")
@@ -41,7 +41,7 @@ def check_ex_6_1(WindowDataset):
     x, y = ds[6]
     expect_tensor(x, series[6:9], "the window of the last item (6)")
     expect_tensor(y, series[9], "the target of the last item (6)")
-    batches = list(DataLoader(ds, batch_size=4))
+    batches = list(DataLoader(ds, batch_size=4, generator=generator(0)))
     expect(
         len(batches) == 2 and tuple(batches[0][0].shape) == (4, 3) and tuple(batches[0][1].shape) == (4,),
         "through DataLoader(ds, batch_size=4) the first batch should be windows (4, 3) and targets (4,).",
@@ -63,7 +63,8 @@ def check_ex_6_2(batch_sizes):
         (178, 32, False),
         (1, 1, True),
     ):
-        expected = [len(b) for b in DataLoader(range(n), batch_size=batch_size, drop_last=drop_last)]
+        loader = DataLoader(range(n), batch_size=batch_size, drop_last=drop_last, generator=generator(0))
+        expected = [len(b) for b in loader]
         result = call(batch_sizes, n, batch_size, drop_last)
         expect(isinstance(result, list), f"batch_sizes should return a list, got {type(result).__name__}.")
         expect(all(isinstance(s, int) for s in result), "the batch sizes should be Python ints.")
@@ -178,7 +179,7 @@ def check_ex_6_4(pad_collate):
         tuple(padded.shape) == (2, 4, 1) and bool(mask.all()),
         "for sequences of equal length (4) there is no padding: padded (2, 4, 1) and a mask that is all True.",
     )
-    loader = DataLoader(batch, batch_size=2, collate_fn=pad_collate)
+    loader = DataLoader(batch, batch_size=2, collate_fn=pad_collate, generator=generator(0))
     first = next(iter(loader))
     expect(
         tuple(first[0].shape) == (2, 5, 3),

@@ -36,7 +36,7 @@ def _mlp(seed: int, hidden=(16,), out_features: int = 10, dropout: float = 0.0) 
 
 
 def _bn_model() -> nn.Module:
-    return nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 2))
+    return seeded(0, lambda: nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 2)))
 
 
 def _describe(obj) -> str:
@@ -45,7 +45,7 @@ def _describe(obj) -> str:
 
 @exercise("ex-7.1")
 def check_ex_7_1(buffer_keys):
-    with_non_persistent = nn.Linear(3, 2)
+    with_non_persistent = seeded(0, nn.Linear, 3, 2)
     with_non_persistent.register_buffer("scale", torch.ones(2))
     with_non_persistent.register_buffer("cache", torch.zeros(3), persistent=False)
     cases = [
@@ -59,7 +59,7 @@ def check_ex_7_1(buffer_keys):
             with_non_persistent,
             ["scale"],
         ),
-        ("nn.Linear(5, 2), which has no buffers", nn.Linear(5, 2), []),
+        ("nn.Linear(5, 2), which has no buffers", seeded(1, nn.Linear, 5, 2), []),
     ]
     for name, model, expected in cases:
         result = call(buffer_keys, model)

@@ -20,7 +20,9 @@ def _toy_loader(n=40, features=5, classes=3, batch_size=16, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, features, generator=g)
     y = torch.randint(0, classes, (n,), generator=g)
-    return DataLoader(TensorDataset(x, y), batch_size=batch_size)
+    return DataLoader(
+        TensorDataset(x, y), batch_size=batch_size, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def _toy_model(features=5, classes=3, seed=0):
@@ -238,7 +240,7 @@ def check_ex_8_4(stop_epoch):
 def check_ex_8_5(initial_loss_gap):
     inputs = torch.randn(12, 4, generator=torch.Generator().manual_seed(0))
     labels = torch.tensor([0, 1] * 6)  # only classes 0 and 1 occur, but the model has 5 outputs
-    silent = nn.Linear(4, 5)
+    silent = seeded(0, nn.Linear, 4, 5)
     nn.init.zeros_(silent.weight)
     nn.init.zeros_(silent.bias)
     grad_modes = []
