@@ -289,6 +289,11 @@ ERROR_HINTS: list[tuple[str, str]] = [
     (r"Dimension out of range", "a dim that the tensor does not have: count its dimensions with .dim()."),
     (r"index .* is out of bounds|out of range|IndexError", "an index past the end: off by one?"),
     (
+        r"name '.*' is not defined",
+        "a name your code uses is not defined here: run the cells above that define it (an exercise can "
+        "build on an earlier one's function, e.g. ex-8.8 on ex-8.1 and ex-8.2).",
+    ),
+    (
         r"not callable",
         "something that is not a function was called: a missing `()` elsewhere, or a name "
         "reused for a value.",

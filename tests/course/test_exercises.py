@@ -151,6 +151,12 @@ def test_learner_exception_keeps_its_message_and_gets_a_hint():
     result = check("ex-1.2", broken)
     assert not result and "your code raised ZeroDivisionError: oops" in result.message
 
+    def uses_a_missing_name(*args):
+        return train_one_epoch(*args)  # noqa: F821 -- defined in an earlier exercise's cell
+
+    result = check("ex-8.8", uses_a_missing_name)
+    assert "NameError" in result.message and "run the cells above" in result.message
+
     result = check("ex-1.2", lambda x: x @ torch.ones(5, 5))
     assert "your code raised RuntimeError: mat1 and mat2" in result.message
     assert "Hint: a matrix product got shapes" in result.message
