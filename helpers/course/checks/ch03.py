@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..exercises import ExerciseFailed, NotSolved, call, exercise, expect, expect_tensor
-from ._common import randn, seeded
+from ._common import close, randn, seeded
 
 
 def _build(cls, *args):
@@ -29,30 +29,30 @@ def _shape(t):
 
 
 @exercise("ex-3.1")
-def check_ex_3_1(TwoLayerNet):
-    for in_f, hidden, out_f, n in ((5, 7, 3, 4), (2, 4, 1, 3)):
-        model = seeded(0, _build, TwoLayerNet, in_f, hidden, out_f)
-        case = f"TwoLayerNet({in_f}, {hidden}, {out_f})"
+def check_ex_3_1(ResidualMLP):
+    for features, hidden, n in ((5, 7, 4), (3, 2, 6)):
+        model = seeded(0, _build, ResidualMLP, features, hidden)
+        case = f"ResidualMLP({features}, {hidden})"
         params_before = list(model.parameters())
         expect(
             bool(params_before),
             f"{case} has no parameters before its first call: create the layers in __init__, not in forward "
             "(layers made in forward are new, untrained layers at every call).",
         )
-        x = randn(n, in_f, seed=1)
+        x = randn(n, features, seed=1)
         out = call(model, x)
-        second = call(model, randn(n + 2, in_f, seed=2))
+        second = call(model, randn(n + 2, features, seed=2))
         expect(
             [id(p) for p in model.parameters()] == [id(p) for p in params_before],
             f"calling {case} replaced its layers: create them once in __init__, not in forward.",
         )
         expect(
-            isinstance(second, torch.Tensor) and second.shape == (n + 2, out_f),
-            f"{case} on a second input of shape {(n + 2, in_f)} returned {_shape(second)}.",
+            isinstance(out, torch.Tensor) and out.shape == (n, features),
+            f"{case} on an input of shape {(n, features)} returned {_shape(out)}, expected {(n, features)}.",
         )
         expect(
-            isinstance(out, torch.Tensor) and out.shape == (n, out_f),
-            f"{case} on an input of shape {(n, in_f)} returned {_shape(out)}, expected {(n, out_f)}.",
+            isinstance(second, torch.Tensor) and second.shape == (n + 2, features),
+            f"{case} on a second input of shape {(n + 2, features)} returned {_shape(second)}.",
         )
         names = [name for name, _ in model.named_parameters()]
         expect(
@@ -60,30 +60,30 @@ def check_ex_3_1(TwoLayerNet):
             f"{case}.named_parameters() gives {names}; expected fc1.weight, fc1.bias, fc2.weight, fc2.bias "
             "(store the two nn.Linear layers as attributes named fc1 and fc2).",
         )
-        expect(
-            isinstance(model.fc1, nn.Linear)
-            and (model.fc1.in_features, model.fc1.out_features) == (in_f, hidden),
-            f"in {case}, fc1 should be an nn.Linear from {in_f} to {hidden} features.",
-        )
-        expect(
-            isinstance(model.fc2, nn.Linear)
-            and (model.fc2.in_features, model.fc2.out_features) == (hidden, out_f),
-            f"in {case}, fc2 should be an nn.Linear from {hidden} to {out_f} features.",
-        )
-        with torch.no_grad():
-            no_relu = model.fc2(model.fc1(x))
-            expected = model.fc2(F.relu(model.fc1(x)))
-        expect(
-            not torch.allclose(out, no_relu) or torch.allclose(expected, no_relu),
-            f"{case}(x) equals fc2(fc1(x)): the ReLU between the layers is missing, so the two layers "
-            "collapse into one linear map.",
-        )
-        if isinstance(out, torch.Tensor) and out.shape == expected.shape:
+        for attr, sizes in (("fc1", (features, hidden)), ("fc2", (hidden, features))):
+            layer = getattr(model, attr)
             expect(
-                not torch.allclose(out, F.relu(expected)) or torch.allclose(expected, F.relu(expected)),
-                f"{case}(x) has a ReLU after fc2 too: the output layer gives raw scores (logits).",
+                isinstance(layer, nn.Linear) and (layer.in_features, layer.out_features) == sizes,
+                f"in {case}, {attr} should be an nn.Linear from {sizes[0]} to {sizes[1]} features.",
             )
-        expect_tensor(out, expected, f"{case}(x)", atol=1e-5)
+        with torch.no_grad():
+            branch = model.fc2(F.relu(model.fc1(x)))
+            mistakes = [
+                (branch, f"{case}(x) equals fc2(relu(fc1(x))): the input x is not added back."),
+                (
+                    x + model.fc2(model.fc1(x)),
+                    f"{case}(x) has no ReLU between the layers, so they collapse into one linear map.",
+                ),
+                (
+                    F.relu(x + branch),
+                    f"{case}(x) applies a ReLU after the addition: return x + fc2(...) as is.",
+                ),
+                (
+                    x + F.relu(branch),
+                    f"{case}(x) applies a ReLU after fc2: the ReLU goes between fc1 and fc2.",
+                ),
+            ]
+        close(out, x + branch, f"{case}(x)", atol=1e-5, mistakes=mistakes)
 
 
 @exercise("ex-3.2")

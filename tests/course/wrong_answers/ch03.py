@@ -7,61 +7,61 @@ from torch import nn
 # ---- ex-3.1 ----------------------------------------------------------------------------------------
 
 
-class NoReluNet(nn.Module):  # forgot the non-linearity
-    def __init__(self, in_features, hidden, out_features):
+class NoResidual(nn.Module):  # forgot to add the input back
+    def __init__(self, features, hidden):
         super().__init__()
-        self.fc1 = nn.Linear(in_features, hidden)
-        self.fc2 = nn.Linear(hidden, out_features)
+        self.fc1 = nn.Linear(features, hidden)
+        self.fc2 = nn.Linear(hidden, features)
 
     def forward(self, x):
-        return self.fc2(self.fc1(x))
+        return self.fc2(F.relu(self.fc1(x)))
 
 
 class LayersInForward(nn.Module):  # new, untrained layers at every call
-    def __init__(self, in_features, hidden, out_features):
+    def __init__(self, features, hidden):
         super().__init__()
-        self.sizes = (in_features, hidden, out_features)
+        self.sizes = (features, hidden)
 
     def forward(self, x):
-        self.fc1 = nn.Linear(self.sizes[0], self.sizes[1])
-        self.fc2 = nn.Linear(self.sizes[1], self.sizes[2])
-        return self.fc2(F.relu(self.fc1(x)))
+        self.fc1 = nn.Linear(*self.sizes)
+        self.fc2 = nn.Linear(*self.sizes[::-1])
+        return x + self.fc2(F.relu(self.fc1(x)))
 
 
-class OtherNames(NoReluNet):  # layer1/layer2 instead of fc1/fc2
-    def __init__(self, in_features, hidden, out_features):
+class OtherNames(NoResidual):  # layer1/layer2 instead of fc1/fc2
+    def __init__(self, features, hidden):
         nn.Module.__init__(self)
-        self.layer1 = nn.Linear(in_features, hidden)
-        self.layer2 = nn.Linear(hidden, out_features)
+        self.layer1 = nn.Linear(features, hidden)
+        self.layer2 = nn.Linear(hidden, features)
 
     def forward(self, x):
-        return self.layer2(F.relu(self.layer1(x)))
+        return x + self.layer2(F.relu(self.layer1(x)))
 
 
-class ReluAtTheEnd(NoReluNet):
+class NoRelu(NoResidual):
     def forward(self, x):
-        return F.relu(self.fc2(F.relu(self.fc1(x))))
+        return x + self.fc2(self.fc1(x))
 
 
-class SigmoidNet(NoReluNet):
+class ReluAfterSum(NoResidual):
     def forward(self, x):
-        return self.fc2(torch.sigmoid(self.fc1(x)))
+        return F.relu(x + self.fc2(F.relu(self.fc1(x))))
 
 
-class NoSuperInit(NoReluNet):
-    def __init__(self, in_features, hidden, out_features):
-        self.fc1 = nn.Linear(in_features, hidden)
-        self.fc2 = nn.Linear(hidden, out_features)
+class NoSuperInit(NoResidual):
+    def __init__(self, features, hidden):
+        self.fc1 = nn.Linear(features, hidden)
+        self.fc2 = nn.Linear(hidden, features)
 
 
-class SwappedSizes(NoReluNet):
-    def __init__(self, in_features, hidden, out_features):
+class SwappedSizes(NoResidual):
+    def __init__(self, features, hidden):
         nn.Module.__init__(self)
-        self.fc1 = nn.Linear(hidden, in_features)
-        self.fc2 = nn.Linear(hidden, out_features)
+        self.fc1 = nn.Linear(hidden, features)
+        self.fc2 = nn.Linear(hidden, features)
 
     def forward(self, x):
-        return self.fc2(F.relu(self.fc1(x)))
+        return x + self.fc2(F.relu(self.fc1(x)))
 
 
 # ---- ex-3.3 ----------------------------------------------------------------------------------------
@@ -314,11 +314,11 @@ class TwoLayerGRUClassifier(SequenceFirstClassifier):
 
 WRONG = {
     "ex-3.1": [
-        (lambda: NoReluNet, "ReLU between the layers is missing"),
+        (lambda: NoResidual, "the input x is not added back"),
         (lambda: LayersInForward, "no parameters before its first call"),
         (lambda: OtherNames, "named fc1 and fc2"),
-        (lambda: ReluAtTheEnd, "ReLU after fc2"),
-        (lambda: SigmoidNet, "values differ"),
+        (lambda: NoRelu, "no ReLU between the layers"),
+        (lambda: ReluAfterSum, "ReLU after the addition"),
         (lambda: NoSuperInit, "before Module.__init__() call"),
         (lambda: SwappedSizes, "mat1 and mat2"),
     ],
