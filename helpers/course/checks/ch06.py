@@ -63,8 +63,10 @@ def check_ex_6_2(batch_sizes):
         (178, 32, False),
         (1, 1, True),
     ):
-        loader = DataLoader(range(n), batch_size=batch_size, drop_last=drop_last, generator=generator(0))
-        expected = [len(b) for b in loader]
+        expected = [
+            len(b)
+            for b in DataLoader(range(n), batch_size=batch_size, drop_last=drop_last, generator=generator(0))  # type: ignore[arg-type]
+        ]
         result = call(batch_sizes, n, batch_size, drop_last)
         expect(isinstance(result, list), f"batch_sizes should return a list, got {type(result).__name__}.")
         expect(all(isinstance(s, int) for s in result), "the batch sizes should be Python ints.")
