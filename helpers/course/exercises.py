@@ -372,9 +372,8 @@ def _outcome(exercise_id: str, answer: Any) -> tuple[str, str]:
         if isinstance(err, NotImplementedError) and not str(err):
             return "not solved", "not yet solved: replace the starter code with your answer."
         hint = _hint_for(err)
-        return "failed", f"not quite: your code raised {type(err).__name__}: {_one_line(err)}" + (
-            f" Hint: {hint}" if hint else ""
-        )
+        raised = f"not quite: your code raised {type(err).__name__}: {_one_line(err)}".rstrip(".")
+        return "failed", raised + (f". Hint: {hint}" if hint else ".")
     return "passed", "correct"
 
 

@@ -1,6 +1,7 @@
 """Plausible wrong answers for Chapter 8, each with the words its check's feedback must contain."""
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -213,7 +214,9 @@ def _fit_loop(
     best, bad, previous = math.inf, 0, math.inf
     for _ in range(epochs):
         if slip == "scheduler_first":
-            scheduler.step()
+            with warnings.catch_warnings():  # the slip PyTorch warns about
+                warnings.simplefilter("ignore")
+                scheduler.step()
         train_loss = _one_epoch(model, train_loader, loss_fn, optimizer)
         val_loss, val_acc = _validate(model, val_loader, loss_fn)
         if slip not in ("scheduler_first", "no_scheduler"):
