@@ -30,8 +30,8 @@ from .training import evaluate, fit, predict, train_one_epoch
 __version__ = "0.2.0"
 
 
-def check(exercise_id: str, answer: Any) -> bool:
-    """Check a learner's answer to an exercise, print one line of feedback, return True if it passed.
+def check(exercise_id: str, answer: Any) -> Any:
+    """Check a learner's answer to an exercise, print one line of feedback; truthy if it passed.
 
     See ``helpers.course.exercises``.
 

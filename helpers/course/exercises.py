@@ -3,8 +3,18 @@
 Each exercise has a check function in ``helpers/course/checks/chNN.py``, registered with ``@exercise("ex-N.M")``.
 A check receives the learner's object (a tensor, a function, a model...) and either returns normally
 (passed) or raises ``ExerciseFailed`` with specific feedback and a hint -- never the solution.
-An untouched starter (``None``, ``...``, a function that returns None or raises NotImplementedError)
-counts as "not yet solved", so a notebook with unsolved exercises still runs to the end.
+
+The outcome is one of
+- "passed": the check found nothing wrong;
+- "not solved": the starter is untouched (``...``, ``None``, or functions/classes whose bodies are still
+  only ``...``/``pass``), so a notebook with unsolved exercises still runs to the end;
+- "failed": a wrong answer, a function that returns None after it was edited (a forgotten ``return``),
+  a value whose type/shape/dtype the check could not even compare, or an exception raised by the
+  learner's code (its message plus a hint where a common cause is known).
+
+``check`` prints ONE line (wrapped at 88 characters) and returns a ``CheckResult``: truthy when passed,
+so solution cells can ``assert check(...)``, and displayed as nothing, so a cell ending in ``check(...)``
+echoes no ``True``/``False`` after the feedback.
 
 Results are kept in ``RESULTS`` and, when the environment variable ``COURSE_RESULTS_FILE`` names a file
 (the grader sets it), appended to that file as JSON lines.
@@ -13,6 +23,7 @@ Results are kept in ``RESULTS`` and, when the environment variable ``COURSE_RESU
 from __future__ import annotations
 
 import contextlib
+import dis
 import importlib
 import importlib.util
 import json
@@ -20,7 +31,11 @@ import os
 import pkgutil
 import random
 import re
+import sys
+import textwrap
+import types
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +44,7 @@ import torch
 CheckFn = Callable[[Any], None]
 CHECKS: dict[str, CheckFn] = {}
 RESULTS: dict[str, dict[str, str]] = {}
+LINE_WIDTH = 88
 
 
 class ExerciseFailed(AssertionError):
@@ -36,7 +52,25 @@ class ExerciseFailed(AssertionError):
 
 
 class NotSolved(Exception):
-    """Raised when the learner has not attempted the exercise yet."""
+    """Raised when the learner's function gave None: untouched, or a forgotten ``return``."""
+
+
+class CheckResult:
+    """What ``check`` returns: truthy when the answer passed; shows nothing when it is a cell's last value."""
+
+    __slots__ = ("exercise_id", "status", "message")
+
+    def __init__(self, exercise_id: str, status: str, message: str) -> None:
+        self.exercise_id, self.status, self.message = exercise_id, status, message
+
+    def __bool__(self) -> bool:
+        return self.status == "passed"
+
+    def _ipython_display_(self) -> None:
+        """IPython calls this instead of echoing the value: the printed line already said everything."""
+
+    def __repr__(self) -> str:
+        return f"CheckResult({self.exercise_id!r}, {self.status!r})"
 
 
 def exercise(exercise_id: str) -> Callable[[CheckFn], CheckFn]:
@@ -96,6 +130,198 @@ def _learner_rng_untouched() -> Iterator[None]:
             np.random.set_state(np_state)
 
 
+# ---- is this still the untouched starter? --------------------------------------------------------
+
+_SKIPPED_OPS = {"RESUME", "COPY_FREE_VARS", "MAKE_CELL", "NOP", "CACHE", "PRECALL", "PUSH_NULL", "KW_NAMES"}
+
+
+def _ops(code: types.CodeType) -> tuple[tuple[str, Any], ...]:
+    """The instructions of a code object without bookkeeping ops (so versions and docstrings don't matter)."""
+    return tuple(
+        (ins.opname, ins.argval if ins.opname not in {"CALL", "PRECALL"} else None)
+        for ins in dis.get_instructions(code)
+        if ins.opname not in _SKIPPED_OPS
+    )
+
+
+def _stub_shapes() -> set[tuple[tuple[str, Any], ...]]:
+    """Instruction shapes of a starter body: ``...`` or ``pass``, optionally after ``super().__init__()``."""
+    source = (
+        "def f(a, b=1):\n    ...\n"
+        "def g(a):\n    '''doc'''\n    pass\n"
+        "class C(object):\n    def __init__(self, a):\n        super().__init__()\n        ...\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<starter>", "exec"), namespace)
+    return {
+        _ops(namespace["f"].__code__),
+        _ops(namespace["g"].__code__),
+        _ops(namespace["C"].__init__.__code__),
+    }
+
+
+_STUBS = _stub_shapes()
+
+
+def _functions_of(cls: type) -> list[types.FunctionType]:
+    found = []
+    for value in vars(cls).values():
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+        if isinstance(value, types.FunctionType):
+            found.append(value)
+    return found
+
+
+def is_untouched_starter(answer: Any) -> bool:
+    """True for ``None``/``...``, a function whose body is only ``...``/``pass``, a class whose methods all
+    are (``super().__init__()`` allowed), or a tuple/list of such things. An edited body is never untouched."""
+    if answer is None or answer is Ellipsis:
+        return True
+    if isinstance(answer, (tuple, list)) and answer:
+        return all(is_untouched_starter(a) for a in answer)
+    if isinstance(answer, types.FunctionType):
+        return _ops(answer.__code__) in _STUBS
+    if isinstance(answer, type):
+        functions = _functions_of(answer)
+        return bool(functions) and all(_ops(f.__code__) in _STUBS for f in functions)
+    return False
+
+
+# ---- who raised: the learner's code or the check's own comparison? -------------------------------
+
+_LIBRARY_DIRS = tuple(
+    str(Path(p).resolve())
+    for p in {
+        Path(__file__).parent.parent,  # helpers/
+        Path(torch.__file__).parent,
+        Path(np.__file__).parent,
+        Path(os.__file__).parent,  # the standard library
+    }
+)
+
+
+def _is_learner_frame(filename: str) -> bool:
+    if filename.startswith("<frozen") or filename.startswith("<string>"):
+        return False
+    if filename.startswith("<"):  # "<cell>", "<ipython-input-...>": code typed by a person
+        return True
+    try:
+        resolved = str(Path(filename).resolve())
+    except OSError:
+        return True
+    return not resolved.startswith(_LIBRARY_DIRS)
+
+
+def _raised_in_learner_code(err: BaseException) -> bool:
+    """True when the traceback passes through code that is not ours, torch's, NumPy's or the stdlib's."""
+    tb = err.__traceback__
+    while tb is not None:
+        if _is_learner_frame(tb.tb_frame.f_code.co_filename):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+# Known causes of common errors: (pattern in "Type: message", hint). Hints name the cause, not the answer.
+ERROR_HINTS: list[tuple[str, str]] = [
+    (
+        r"Long but found Float|expected scalar type Long|Float but found Long|expected .*Long|"
+        r"multi-target not supported",
+        "class indices must be int64 (.long()) of shape (N,), probabilities/logits float.",
+    ),
+    (
+        r"mat1 and mat2 shapes cannot be multiplied|size mismatch",
+        "a matrix product got shapes that do not fit: "
+        "features are the LAST dimension; does a weight need .T, or a layer other sizes?",
+    ),
+    (
+        r"must match the size of tensor|shape .* is invalid for input|cannot be broadcast|same number of dim",
+        "two tensors' shapes do not fit together: print .shape of each; reduce with keepdim=True to broadcast.",
+    ),
+    (
+        r"expected scalar type|did not match|same dtype|Expected .* dtype|expected .* to be of .*type|"
+        r"not implemented for 'Long'|not implemented for 'Int'",
+        "two tensors have different dtypes: convert with .float()/.long() or create with dtype=...",
+    ),
+    (
+        r"same device|Expected all tensors to be on",
+        "tensors on different devices: move them with .to(device).",
+    ),
+    (
+        r"leaf Variable that requires grad is being used in an in-place",
+        "an in-place update of a parameter is recorded by autograd: do it inside `with torch.no_grad():`.",
+    ),
+    (
+        r"does not require grad and does not have a grad_fn",
+        "nothing to differentiate: the tensor is detached, made under no_grad, or lacks requires_grad=True.",
+    ),
+    (
+        r"grad can be implicitly created only for scalar outputs",
+        "backward() on a non-scalar tensor needs `gradient=` (a tensor of its shape weighting each output).",
+    ),
+    (
+        r"backward through the graph a second time",
+        "a graph is used twice: compute the loss afresh each step.",
+    ),
+    (
+        r"unsupported operand type.*NoneType|NoneType' object has no attribute|NoneType' object is not",
+        "something is None: a function without `return`, or a .grad that is None (no backward() yet, "
+        "or the parameter was not used).",
+    ),
+    (
+        r"return_types\.(max|min|sort|topk)",
+        "torch.max/min/sort/topk with a dim return (values, indices): take .values or .indices.",
+    ),
+    (
+        r"view size is not compatible|view\(\) ",
+        "view needs contiguous memory: use reshape, or .contiguous().",
+    ),
+    (
+        r"Boolean value of Tensor with more than one",
+        "`if`/`and` on a tensor of many values: use a mask, torch.where, or .all()/.any().",
+    ),
+    (r"numpy\(\) on Tensor that requires grad", "call .detach() before .numpy()."),
+    (
+        r"one of the variables needed for gradient computation has been modified by an inplace",
+        "an in-place operation changed a tensor autograd still needed: use the out-of-place form.",
+    ),
+    (r"Dimension out of range", "a dim that the tensor does not have: count its dimensions with .dim()."),
+    (r"index .* is out of bounds|out of range|IndexError", "an index past the end: off by one?"),
+    (
+        r"name '.*' is not defined",
+        "a name your code uses is not defined here: run the cells above that define it (an exercise can "
+        "build on an earlier one's function, e.g. ex-8.8 on ex-8.1 and ex-8.2).",
+    ),
+    (
+        r"not callable",
+        "something that is not a function was called: a missing `()` elsewhere, or a name "
+        "reused for a value.",
+    ),
+    (
+        r"missing .* required positional argument|takes .* positional argument",
+        "the function's signature differs from the one the exercise gives: keep its parameters.",
+    ),
+    (r"can only convert|only one element tensors", ".item() works on one-element tensors only."),
+]
+
+
+def _hint_for(err: BaseException) -> str:
+    text = f"{type(err).__name__}: {err}"
+    for pattern, hint in ERROR_HINTS:
+        if re.search(pattern, text):
+            return hint
+    return ""
+
+
+def _one_line(err: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---- check() -----------------------------------------------------------------------------------------
+
+
 def _record(exercise_id: str, status: str, message: str) -> None:
     RESULTS[exercise_id] = {"status": status, "message": message}
     results_file = os.environ.get("COURSE_RESULTS_FILE")
@@ -104,8 +330,63 @@ def _record(exercise_id: str, status: str, message: str) -> None:
             f.write(json.dumps({"exercise": exercise_id, "status": status, "message": message}) + "\n")
 
 
-def check(exercise_id: str, answer: Any) -> bool:
-    """Check a learner's ``answer`` to exercise ``exercise_id``; print feedback; return True if it passed.
+def _from_helpers(answer: Any) -> Any:
+    """The first function or class in ``answer`` (or in a tuple of answers) that comes from ``helpers``."""
+    for item in answer if isinstance(answer, (tuple, list)) else (answer,):
+        module = getattr(item, "__module__", None) or ""
+        if (callable(item) or isinstance(item, type)) and (
+            module == "helpers" or module.startswith("helpers.")
+        ):
+            return item
+    return None
+
+
+def _outcome(exercise_id: str, answer: Any) -> tuple[str, str]:
+    """Run the check and turn what happened into (status, message)."""
+    if is_untouched_starter(answer):
+        return "not solved", "not yet solved: replace the `...` with your answer, then run this cell again."
+    borrowed = _from_helpers(answer)
+    if borrowed is not None:
+        name = getattr(borrowed, "__qualname__", type(borrowed).__name__)
+        return "failed", (
+            f"not quite: that is the course library's own `helpers` {name} -- good to know it exists, "
+            "but this exercise asks you to write it yourself."
+        )
+    try:
+        with _learner_rng_untouched():
+            CHECKS[exercise_id](answer)
+    except ExerciseFailed as failure:
+        return "failed", f"not quite: {failure}"
+    except NotSolved:
+        return "failed", "not quite: your function returned None — did you forget `return`?"
+    except RecursionError as err:
+        return "failed", f"not quite: your code raised RecursionError ({_one_line(err, 80)})."
+    except Exception as err:
+        if not isinstance(err, NotImplementedError) and not _raised_in_learner_code(
+            err
+        ):  # the check could not even compare the value it got
+            return "failed", (
+                "not quite: your result is not of the type, shape or dtype the exercise asks for "
+                f"(comparing it raised {type(err).__name__}: {_one_line(err, 120)})."
+            )
+        if isinstance(err, NotImplementedError) and not str(err):
+            return "not solved", "not yet solved: replace the starter code with your answer."
+        hint = _hint_for(err)
+        raised = f"not quite: your code raised {type(err).__name__}: {_one_line(err)}".rstrip(".")
+        return "failed", raised + (f". Hint: {hint}" if hint else ".")
+    return "passed", "correct"
+
+
+def format_line(exercise_id: str, message: str, width: int = LINE_WIDTH) -> str:
+    """``ex-1.3 — correct`` / ``ex-1.3 — not quite: ...``, wrapped at ``width`` characters."""
+    return textwrap.fill(
+        f"{exercise_id} — {message}", width=width, subsequent_indent="    ", break_on_hyphens=False
+    )
+
+
+def check(exercise_id: str, answer: Any) -> CheckResult:
+    """Check a learner's ``answer`` to exercise ``exercise_id``; print one line; return a ``CheckResult``
+    (truthy when passed, displayed as nothing).
 
     Never raises for a wrong or missing answer (so "Run all" reaches the end of the notebook);
     raises KeyError only for an unknown exercise id.
@@ -114,29 +395,13 @@ def check(exercise_id: str, answer: Any) -> bool:
     _load_checks(chapter)
     if exercise_id not in CHECKS:
         raise KeyError(f"unknown exercise id {exercise_id!r}; known ids look like {exercise_ids()[:3]}")
-    try:
-        if answer is None or answer is Ellipsis:
-            raise NotSolved
-        with _learner_rng_untouched():
-            CHECKS[exercise_id](answer)
-    except (NotSolved, NotImplementedError):
-        status, message = (
-            "not solved",
-            "not yet solved: replace the starter code with your answer, then run this cell again.",
-        )
-    except ExerciseFailed as failure:
-        status, message = "failed", f"not quite. {failure}"
-    except Exception as err:  # the learner's code raised something
-        status, message = "failed", f"your code raised {type(err).__name__}: {err}"
-    else:
-        status, message = "passed", "correct!"
-    symbol = {"passed": "✅", "failed": "❌", "not solved": "⏳"}[status]
-    print(f"{symbol} {exercise_id}: {message}")
+    status, message = _outcome(exercise_id, answer)
+    print(format_line(exercise_id, message), file=sys.stdout)
     _record(exercise_id, status, message)
-    return status == "passed"
+    return CheckResult(exercise_id, status, message)
 
 
-# ---- small tools for writing checks -------------------------------------------------------------
+# ---- small tools for writing checks (more in checks/_common.py) ----------------------------------
 
 
 def expect(condition: bool, message: str) -> None:
@@ -146,7 +411,7 @@ def expect(condition: bool, message: str) -> None:
 
 
 def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call the learner's function; a None result means the starter is untouched (NotSolved)."""
+    """Call the learner's function; a None result raises NotSolved ("did you forget `return`?")."""
     if not callable(fn):
         raise ExerciseFailed(f"expected a function, got {type(fn).__name__}")
     result = fn(*args, **kwargs)
@@ -165,6 +430,8 @@ def expect_tensor(
     rtol: float = 1e-5,
 ) -> None:
     """Compare a learner's tensor with the expected one, explaining the first difference found."""
+    if actual is None:
+        raise NotSolved
     expect(isinstance(actual, torch.Tensor), f"{what} should be a torch.Tensor, got {type(actual).__name__}.")
     expect(
         tuple(actual.shape) == tuple(expected.shape),

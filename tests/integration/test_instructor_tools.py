@@ -116,7 +116,7 @@ def test_assignment_builds_student_and_key(tmp_path):
     assert headings == [
         "## Exercise 1.2 ★ Keep the positives",
         "## Exercise 1.5 ★★ All pairwise distances",
-        "## Exercise 1.7 ★★★ Batched linear layer",
+        "## Exercise 1.7 ★★ Batched linear layer",
     ]
     assert not any(":::" in c.source for c in student.cells if c.cell_type == "markdown")
 

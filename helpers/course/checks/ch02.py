@@ -30,6 +30,12 @@ def check_ex_2_1(grad_of):
     for text, f, x, derivative in cases:
         expected = derivative(x)
         result = call(grad_of, f, x)
+        if (
+            isinstance(result, torch.Tensor)
+            and result.shape == x.shape
+            and torch.allclose(result.detach(), x)
+        ):
+            raise ExerciseFailed("you returned x itself, not the gradient (x.grad of your leaf copy).")
         expect_tensor(
             result, expected, f"grad_of(f, x) for {text} and x of shape {tuple(x.shape)}", atol=1e-5
         )
@@ -64,6 +70,15 @@ def check_ex_2_2(derivative_curve):
             f"for f = {text} and x of shape {tuple(x.shape)} the result has shape {tuple(result.shape)}: "
             "it should hold one derivative per point, the shape of x.",
         )
+        if torch.allclose(result.detach(), f(x), atol=1e-5):
+            raise ExerciseFailed(
+                f"for f = {text} you returned f(x), not its derivative (x.grad after backward)."
+            )
+        if torch.allclose(result.detach(), expected / len(x), atol=1e-7):
+            raise ExerciseFailed(
+                f"for f = {text} every derivative is divided by {len(x)}: backward on the mean weights each "
+                "output by 1/N; use `gradient=` on f(x) itself."
+            )
         if torch.allclose(result.detach(), expected * f(x), atol=1e-5) and not torch.allclose(
             expected * f(x), expected
         ):
@@ -231,13 +246,19 @@ def check_ex_2_6(numerical_grad):
     for text, f, x in cases:
         original = x.clone()
         leaf = x.clone().requires_grad_()
-        (true_grad,) = torch.autograd.grad(f(leaf), leaf)
+        f(leaf).backward()
+        true_grad = leaf.grad.detach().clone() if leaf.grad is not None else torch.zeros_like(x)
         result = call(numerical_grad, f, x)
         expect(
             torch.equal(x, original),
             f"for {text} numerical_grad changed the caller's x: restore every entry "
             "you nudge (or nudge a copy).",
         )
+        if isinstance(result, torch.Tensor) and result.dtype != torch.float64:
+            raise ExerciseFailed(
+                f"for {text} the result has dtype {result.dtype}: the text asks for float64 "
+                "(in float32 a difference over eps = 1e-6 is mostly rounding error)."
+            )
         if (
             isinstance(result, torch.Tensor)
             and result.shape == x.shape
@@ -246,6 +267,15 @@ def check_ex_2_6(numerical_grad):
             raise ExerciseFailed(
                 f"for {text} every entry is twice the true derivative: a central difference "
                 "spans 2 * eps, not eps."
+            )
+        if (
+            isinstance(result, torch.Tensor)
+            and result.shape == x.shape
+            and torch.allclose(result.detach(), true_grad / 2, rtol=1e-4, atol=1e-6)
+        ):
+            raise ExerciseFailed(
+                f"for {text} every entry is half the true derivative: nudge by eps each way, "
+                "divide by 2 * eps."
             )
         expect_tensor(
             result,
@@ -262,6 +292,8 @@ def check_ex_2_7(round_ste):
     weights = torch.tensor([[1.0, 2.0, 3.0], [-1.0, 0.5, 4.0]])
     leaf = x.clone().requires_grad_()
     result = call(round_ste, leaf)
+    if isinstance(result, torch.Tensor) and torch.allclose(result.detach(), x):
+        raise ExerciseFailed("the forward pass does not round: the values must equal x.round().")
     expect_tensor(
         result.detach() if isinstance(result, torch.Tensor) else result,
         x.round(),

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..exercises import ExerciseFailed, NotSolved, call, exercise, expect, expect_tensor
+from ._common import close, randn, seeded
 
 
 def _build(cls, *args):
@@ -28,16 +29,30 @@ def _shape(t):
 
 
 @exercise("ex-3.1")
-def check_ex_3_1(TwoLayerNet):
-    for in_f, hidden, out_f, n in ((5, 7, 3, 4), (2, 4, 1, 3)):
-        torch.manual_seed(0)
-        model = _build(TwoLayerNet, in_f, hidden, out_f)
-        x = torch.randn(n, in_f)
-        out = call(model, x)
-        case = f"TwoLayerNet({in_f}, {hidden}, {out_f})"
+def check_ex_3_1(ResidualMLP):
+    for features, hidden, n in ((5, 7, 4), (3, 2, 6)):
+        model = seeded(0, _build, ResidualMLP, features, hidden)
+        case = f"ResidualMLP({features}, {hidden})"
+        params_before = list(model.parameters())
         expect(
-            isinstance(out, torch.Tensor) and out.shape == (n, out_f),
-            f"{case} on an input of shape {(n, in_f)} returned {_shape(out)}, expected {(n, out_f)}.",
+            bool(params_before),
+            f"{case} has no parameters before its first call: create the layers in __init__, not in forward "
+            "(layers made in forward are new, untrained layers at every call).",
+        )
+        x = randn(n, features, seed=1)
+        out = call(model, x)
+        second = call(model, randn(n + 2, features, seed=2))
+        expect(
+            [id(p) for p in model.parameters()] == [id(p) for p in params_before],
+            f"calling {case} replaced its layers: create them once in __init__, not in forward.",
+        )
+        expect(
+            isinstance(out, torch.Tensor) and out.shape == (n, features),
+            f"{case} on an input of shape {(n, features)} returned {_shape(out)}, expected {(n, features)}.",
+        )
+        expect(
+            isinstance(second, torch.Tensor) and second.shape == (n + 2, features),
+            f"{case} on a second input of shape {(n + 2, features)} returned {_shape(second)}.",
         )
         names = [name for name, _ in model.named_parameters()]
         expect(
@@ -45,25 +60,30 @@ def check_ex_3_1(TwoLayerNet):
             f"{case}.named_parameters() gives {names}; expected fc1.weight, fc1.bias, fc2.weight, fc2.bias "
             "(store the two nn.Linear layers as attributes named fc1 and fc2).",
         )
-        expect(
-            isinstance(model.fc1, nn.Linear)
-            and (model.fc1.in_features, model.fc1.out_features) == (in_f, hidden),
-            f"in {case}, fc1 should be an nn.Linear from {in_f} to {hidden} features.",
-        )
-        expect(
-            isinstance(model.fc2, nn.Linear)
-            and (model.fc2.in_features, model.fc2.out_features) == (hidden, out_f),
-            f"in {case}, fc2 should be an nn.Linear from {hidden} to {out_f} features.",
-        )
+        for attr, sizes in (("fc1", (features, hidden)), ("fc2", (hidden, features))):
+            layer = getattr(model, attr)
+            expect(
+                isinstance(layer, nn.Linear) and (layer.in_features, layer.out_features) == sizes,
+                f"in {case}, {attr} should be an nn.Linear from {sizes[0]} to {sizes[1]} features.",
+            )
         with torch.no_grad():
-            no_relu = model.fc2(model.fc1(x))
-            expected = model.fc2(F.relu(model.fc1(x)))
-        expect(
-            not torch.allclose(out, no_relu) or torch.allclose(expected, no_relu),
-            f"{case}(x) equals fc2(fc1(x)): the ReLU between the layers is missing, so the two layers "
-            "collapse into one linear map.",
-        )
-        expect_tensor(out, expected, f"{case}(x)", atol=1e-5)
+            branch = model.fc2(F.relu(model.fc1(x)))
+            mistakes = [
+                (branch, f"{case}(x) equals fc2(relu(fc1(x))): the input x is not added back."),
+                (
+                    x + model.fc2(model.fc1(x)),
+                    f"{case}(x) has no ReLU between the layers, so they collapse into one linear map.",
+                ),
+                (
+                    F.relu(x + branch),
+                    f"{case}(x) applies a ReLU after the addition: return x + fc2(...) as is.",
+                ),
+                (
+                    x + F.relu(branch),
+                    f"{case}(x) applies a ReLU after fc2: the ReLU goes between fc1 and fc2.",
+                ),
+            ]
+        close(out, x + branch, f"{case}(x)", atol=1e-5, mistakes=mistakes)
 
 
 @exercise("ex-3.2")
@@ -79,7 +99,7 @@ def check_ex_3_2(conv_output_size):
     ]
     for size, k, s, p in cases:
         result = call(conv_output_size, size, k, stride=s, padding=p)
-        expected = nn.Conv2d(1, 1, k, stride=s, padding=p)(torch.zeros(1, 1, size, size)).shape[-1]
+        expected = seeded(0, nn.Conv2d, 1, 1, k, s, p)(torch.zeros(1, 1, size, size)).shape[-1]
         what = f"conv_output_size({size}, kernel_size={k}, stride={s}, padding={p})"
         expect(
             isinstance(result, int) and not isinstance(result, bool),
@@ -97,7 +117,7 @@ def check_ex_3_2(conv_output_size):
 def check_ex_3_3(Standardize):
     mean, std = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 4.0, 0.5])
     module = _build(Standardize, mean.clone(), std.clone())
-    x = torch.randn(5, 3)
+    x = randn(5, 3)
     out = call(module, x)
     expect_tensor(out, (x - mean) / std, "Standardize(mean, std)(x)", atol=1e-6)
     params = [name for name, _ in module.named_parameters()]
@@ -123,9 +143,8 @@ def check_ex_3_3(Standardize):
 @exercise("ex-3.4")
 def check_ex_3_4(Stack):
     for sizes in ([4, 8, 8, 2], [3, 5], [6, 5, 4, 3, 2]):
-        torch.manual_seed(0)
-        model = _build(Stack, list(sizes))
-        x = torch.randn(7, sizes[0])
+        model = seeded(0, _build, Stack, list(sizes))
+        x = randn(7, sizes[0])
         out = call(model, x)
         case = f"Stack({sizes})"
         expect(
@@ -167,18 +186,39 @@ def check_ex_3_4(Stack):
 @exercise("ex-3.5")
 def check_ex_3_5(init_weights):
     expect(callable(init_weights), f"expected a function, got {type(init_weights).__name__}")
-    torch.manual_seed(0)
-    layers: dict[int, nn.Conv2d | nn.Linear] = {
-        0: nn.Conv2d(8, 16, kernel_size=3),
-        4: nn.Linear(2000, 400),
-        6: nn.Linear(400, 300),
-    }
-    batch_norm = nn.BatchNorm2d(16)
-    model = nn.Sequential(layers[0], batch_norm, nn.ReLU(), nn.Flatten(), layers[4], nn.ReLU(), layers[6])
+    model = seeded(
+        0,
+        lambda: nn.Sequential(
+            nn.Conv2d(8, 16, kernel_size=3),
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(2000, 400),
+            nn.ReLU(),
+            nn.Linear(400, 300),
+        ),
+    )
+    batch_norm = model[1]
+    assert isinstance(batch_norm, nn.BatchNorm2d)
     with torch.no_grad():
         batch_norm.weight.fill_(0.5)  # so that an init that wrongly touches BatchNorm shows
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    model.apply(init_weights)
+    try:
+        seeded(2, model.apply, init_weights)  # the init's own draws: fixed, and off the learner's RNG
+    except AttributeError as err:
+        if "weight" in str(err) or "bias" in str(err):
+            raise ExerciseFailed(
+                f"init_weights raised AttributeError ({err}): not every module has a weight (ReLU, Flatten); "
+                "check the module's type with isinstance before touching it."
+            ) from None
+        raise
+    except ValueError as err:
+        if "fewer than 2 dimensions" in str(err):
+            raise ExerciseFailed(
+                "init_weights ran Kaiming init on a 1-D weight (BatchNorm's): check the module's type "
+                "with isinstance (only nn.Linear and nn.Conv2d)."
+            ) from None
+        raise
     after = model.state_dict()
     if all(torch.equal(before[k], after[k]) for k in before):
         raise NotSolved
@@ -187,7 +227,9 @@ def check_ex_3_5(init_weights):
         "the BatchNorm2d layer was changed: only nn.Linear and nn.Conv2d should be initialised (check the "
         "module's type with isinstance).",
     )
-    for index, layer in layers.items():
+    for index in (0, 4, 6):
+        layer = model[index]
+        assert isinstance(layer, (nn.Conv2d, nn.Linear))
         kind = type(layer).__name__
         weight = layer.weight.detach()
         fan_in = weight[0].numel()
@@ -211,28 +253,49 @@ def check_ex_3_5(init_weights):
             layer.bias is not None and not layer.bias.any(),
             f"layer {index} ({kind}): the bias should be all zeros.",
         )
+    no_bias = seeded(
+        1, lambda: nn.Sequential(nn.Conv2d(3, 6, 3, bias=False), nn.Flatten(), nn.Linear(6, 4, bias=False))
+    )
+    try:
+        seeded(3, no_bias.apply, init_weights)
+    except Exception as err:
+        raise ExerciseFailed(
+            f"init_weights crashed on a layer built with bias=False ({type(err).__name__}: {err}): "
+            "such a layer's .bias is None; only zero a bias that exists."
+        ) from None
+    last = no_bias[2]
+    assert isinstance(last, nn.Linear)
+    weight = last.weight.detach()
+    expect(
+        abs(weight.std().item() / math.sqrt(2 / 6) - 1) < 0.5,
+        "for an nn.Linear built with bias=False the weight was not initialised.",
+    )
 
 
 def _predict_model():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 3))
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(64, 4) * 3 + 1)  # give BatchNorm some running statistics
-    return model
+    def make():
+        model = nn.Sequential(
+            nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 3)
+        )
+        model.train()
+        with torch.no_grad():
+            for _ in range(3):
+                model(torch.randn(64, 4) * 3 + 1)  # give BatchNorm some running statistics
+        return model
+
+    return seeded(0, make)
 
 
 @exercise("ex-3.6")
 def check_ex_3_6(predict):
     model = _predict_model()
-    x = torch.randn(5, 4)
+    x = randn(5, 4, seed=1)
     reference = copy.deepcopy(model).eval()
     with torch.no_grad():
         expected = reference(x)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     model.train()
-    out = call(predict, model, x)
+    out = seeded(4, call, predict, model, x)  # a predict that forgets eval() draws dropout masks
     expect(
         isinstance(out, torch.Tensor) and out.shape == (5, 3),
         f"predict(model, x) returned {_shape(out)}, expected a tensor of shape (5, 3).",
@@ -267,10 +330,8 @@ class _Reuse(nn.Module):
         return self.head(x)
 
 
-@exercise("ex-3.7")
-def check_ex_3_7(output_shapes):
-    torch.manual_seed(0)
-    cases = [
+def _shape_cases():
+    return [
         (
             nn.Sequential(
                 nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 5)
@@ -293,7 +354,11 @@ def check_ex_3_7(output_shapes):
             ],
         ),
     ]
-    for model, x, what, expected in cases:
+
+
+@exercise("ex-3.7")
+def check_ex_3_7(output_shapes):
+    for model, x, what, expected in seeded(0, _shape_cases):
         result = call(output_shapes, model, x)
         expect(
             isinstance(result, (list, tuple)),
@@ -331,9 +396,8 @@ def check_ex_3_7(output_shapes):
 @exercise("ex-3.8")
 def check_ex_3_8(TextClassifier):
     for vocab, embed, hidden, classes, n, length in ((30, 8, 12, 4, 3, 6), (10, 5, 7, 2, 1, 1)):
-        torch.manual_seed(0)
-        model = _build(TextClassifier, vocab, embed, hidden, classes)
-        tokens = torch.randint(0, vocab, (n, length))
+        model = seeded(0, _build, TextClassifier, vocab, embed, hidden, classes)
+        tokens = torch.randint(0, vocab, (n, length), generator=torch.Generator().manual_seed(1))
         case = f"TextClassifier({vocab}, {embed}, {hidden}, {classes})"
         out = call(model, tokens)
         hint = ""

@@ -5,20 +5,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..exercises import call, exercise, expect, expect_tensor
-
-
-def _randn(*shape, seed=0, dtype=torch.float32):
-    """Seeded test data that leaves the learner's global random state alone."""
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+from ._common import close, diagnose, matches
+from ._common import randn as _randn
 
 
 @exercise("ex-4.1")
 def check_ex_4_1(leaky_relu):
     x = torch.tensor([-3.0, -0.5, 0.0, 0.5, 2.0])
-    result = call(leaky_relu, x.clone())
-    expect_tensor(result, F.leaky_relu(x, 0.01), "leaky_relu(x) with the default slope")
-    for slope in (0.2, 0.5):
-        result = call(leaky_relu, x.clone(), slope)
+    for slope in (0.01, 0.2, 0.5):
+        result = call(leaky_relu, x.clone()) if slope == 0.01 else call(leaky_relu, x.clone(), slope)
         constant = (
             isinstance(result, torch.Tensor)
             and result.shape == x.shape
@@ -29,7 +24,8 @@ def check_ex_4_1(leaky_relu):
             f"leaky_relu(x, {slope}) returns the slope itself for negative inputs: "
             "the output there should be proportional to the input.",
         )
-        expect_tensor(result, F.leaky_relu(x, slope), f"leaky_relu(x, {slope})")
+        what = "leaky_relu(x) with the default slope" if slope == 0.01 else f"leaky_relu(x, {slope})"
+        expect_tensor(result, F.leaky_relu(x, slope), what)
     grid = _randn(3, 4, dtype=torch.float64)
     result = call(leaky_relu, grid.clone(), 0.1)
     expect_tensor(
@@ -47,17 +43,45 @@ def check_ex_4_1(leaky_relu):
 @exercise("ex-4.2")
 def check_ex_4_2(stable_softmax):
     z = _randn(4, 5)
-    expect_tensor(
-        call(stable_softmax, z.clone()),
-        torch.softmax(z, dim=-1),
-        "stable_softmax(z) for a (4, 5) z",
-        atol=1e-6,
+    first = call(stable_softmax, z.clone())
+    expected = torch.softmax(z, dim=-1)
+    if not matches(first, expected):
+        diagnose(
+            first,
+            [
+                (
+                    torch.softmax(z, dim=0),
+                    "your probabilities sum to 1 down the columns: normalise along `dim`.",
+                ),
+                (z.exp(), "the exps are not normalised: divide by their sum along `dim`."),
+            ],
+        )
+    if isinstance(first, torch.Tensor) and first.shape == z.shape:
+        expect(
+            torch.allclose(first.sum(dim=-1).double(), torch.ones(4, dtype=torch.float64), atol=1e-5),
+            "your probabilities do not sum to 1 along `dim`: divide each exp by their sum along dim "
+            "(keepdim=True), not by the sum of the whole tensor.",
+        )
+    expect_tensor(first, expected, "stable_softmax(z) for a (4, 5) z")
+    close(
+        call(stable_softmax, z.clone(), 0),
+        torch.softmax(z, dim=0),
+        "stable_softmax(z, dim=0)",
+        mistakes=[(torch.softmax(z, dim=-1), "stable_softmax(z, dim=0) normalised the last dim: use `dim`.")],
     )
-    expect_tensor(
-        call(stable_softmax, z.clone(), 0), torch.softmax(z, dim=0), "stable_softmax(z, dim=0)", atol=1e-6
-    )
-    big = torch.tensor([[1000.0, 1001.0, 1002.0], [-1000.0, 0.0, 1000.0]])
+    big = torch.tensor([[1000.0, 1001.0, 1002.0], [-1000.0, 0.0, 1000.0], [-1000.0, -1001.0, -999.0]])
     result = call(stable_softmax, big.clone())
+    if (
+        isinstance(result, torch.Tensor)
+        and result.shape == big.shape
+        and bool(torch.isfinite(result[:2]).all())
+    ):
+        expect(
+            bool(torch.isfinite(result[2]).all()),
+            "for a row of logits far below the others' (around -1000) the result is nan: you subtracted "
+            "the max of the WHOLE tensor, so that row's exps all underflow to 0 and 0/0 = nan. Subtract "
+            "each row's own max (along dim, keepdim=True).",
+        )
     expect(
         isinstance(result, torch.Tensor) and bool(torch.isfinite(result).all()),
         "for logits like [1000, 1001, 1002] the result contains inf or nan: exp overflows in float32. "
@@ -85,10 +109,17 @@ def check_ex_4_3(predict_from_logits):
         "the binary predictions for logits [-2, -0.1, 0.3, 4, 0] "
         "(int64 0/1 labels, 1 where the probability is above 0.5)",
     )
-    multi = torch.tensor([[2.0, 1.0, 0.1], [0.0, 0.0, 3.0], [-1.0, 5.0, -2.0]])
+    multi = torch.tensor(
+        [[2.0, 1.0, 0.1], [0.0, 0.0, 3.0], [-1.0, 5.0, -2.0], [0.5, -1.0, 0.2], [4.0, 0.5, 1.0]]
+    )
     result = call(predict_from_logits, multi.clone(), "multiclass")
+    expect(
+        not (isinstance(result, torch.Tensor) and result.shape == (3,)),
+        "for logits of shape (5, 3) your multiclass predictions have shape (3,): you took the argmax over "
+        "the samples (dim=0); each sample's class is the argmax over its row (dim=1).",
+    )
     expect_tensor(
-        result, torch.tensor([0, 2, 1]), "the multiclass predictions (int64 class indices, shape (N,))"
+        result, torch.tensor([0, 2, 1, 0, 0]), "the multiclass predictions (int64 class indices, shape (N,))"
     )
     multilabel = torch.tensor([[2.0, 1.0, -1.0], [0.5, 0.2, 0.1], [-3.0, -1.0, -0.5]])
     result = call(predict_from_logits, multilabel.clone(), "multilabel")
@@ -118,11 +149,17 @@ def check_ex_4_3(predict_from_logits):
 def check_ex_4_4(bce_with_logits):
     logits, targets = _randn(8) * 3, torch.tensor([0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0])
     result = call(bce_with_logits, logits.clone(), targets.clone())
-    expect_tensor(
+    per_sample = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    close(
         result,
-        F.binary_cross_entropy_with_logits(logits, targets),
+        per_sample.mean(),
         "bce_with_logits for moderate logits (a scalar tensor, the mean over samples)",
         atol=1e-5,
+        mistakes=[
+            (per_sample.sum(), "you summed the losses over the samples: the text asks for the mean."),
+            (-per_sample.mean(), "the sign is flipped: the loss is MINUS the log-likelihood."),
+            (per_sample, "return the mean over the samples (a scalar), not one loss per sample."),
+        ],
     )
     soft = torch.tensor([0.1, 0.5, 0.9, 0.3])
     result = call(bce_with_logits, torch.tensor([1.0, -2.0, 0.5, 3.0]), soft)
@@ -145,7 +182,8 @@ def check_ex_4_4(bce_with_logits):
     expect_tensor(
         result,
         F.binary_cross_entropy_with_logits(extreme, extreme_targets),
-        "bce_with_logits for logits [-1000, -60, 60, 1000] (a clamped log gives 100 instead of 1000)",
+        "bce_with_logits for logits [-1000, -60, 60, 1000] (a clamped log, as in BCELoss, gives 100 "
+        "instead of 1000: compute log σ(z) with F.logsigmoid)",
         atol=1e-3,
     )
 
@@ -154,18 +192,33 @@ def check_ex_4_4(bce_with_logits):
 def check_ex_4_5(huber):
     pred = torch.tensor([0.0, 0.4, 1.0, 3.0, -5.0, 2.5])
     target = torch.tensor([0.0, 0.0, 0.0, 0.0, 0.0, 2.0])
-    expect_tensor(
-        call(huber, pred.clone(), target.clone()),
-        F.huber_loss(pred, target, delta=1.0),
-        "huber(pred, target) with the default delta",
-        atol=1e-5,
-    )
-    for delta in (0.5, 2.0):
-        expect_tensor(
-            call(huber, pred.clone(), target.clone(), delta),
-            F.huber_loss(pred, target, delta=delta),
-            f"huber(pred, target, delta={delta}) (SmoothL1 and Huber differ by a factor of delta)",
+    for delta in (1.0, 0.5, 2.0):
+        r = (pred - target).abs()
+        per = F.huber_loss(pred, target, delta=delta, reduction="none")
+        if delta == 1.0:  # the default
+            result = call(huber, pred.clone(), target.clone())
+        else:
+            result = call(huber, pred.clone(), target.clone(), delta)
+        close(
+            result,
+            per.mean(),
+            f"huber(pred, target, delta={delta})",
             atol=1e-5,
+            mistakes=[
+                (per.sum(), "you summed over the elements: the text asks for the mean."),
+                (
+                    torch.where(r <= delta, r**2, delta * (r - 0.5 * delta)).mean(),
+                    "the quadratic part is missing its ½: ½ r² where |r| ≤ delta.",
+                ),
+                (
+                    torch.where(r <= delta, 0.5 * r**2, delta * r).mean(),
+                    "the linear part should be delta * (|r| - ½ delta), so that both parts meet at |r| = delta.",
+                ),
+                (
+                    F.smooth_l1_loss(pred, target, beta=delta),
+                    "that is SmoothL1, which is Huber divided by delta.",
+                ),
+            ],
         )
 
 

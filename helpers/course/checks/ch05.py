@@ -7,22 +7,14 @@ import warnings
 import torch
 from torch import nn
 
-from ..exercises import ExerciseFailed, call, exercise, expect, expect_tensor
+from ..exercises import ExerciseFailed, call, exercise, expect
+from ._common import close
+from ._common import seeded as _seeded
 
 
 def _close(actual, expected, what, hint, atol=1e-6):
     """expect_tensor, with a hint appended to its message."""
-    try:
-        expect_tensor(actual, expected, what, atol=atol)
-    except ExerciseFailed as failure:
-        raise ExerciseFailed(f"{failure} {hint}") from None
-
-
-def _seeded(seed, make):
-    """Call make() with a fixed seed without disturbing the learner's random state."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return make()
+    close(actual, expected, what, hint=hint, atol=atol)
 
 
 # ---- ex-5.1: gradient descent by hand -----------------------------------------------------------
@@ -359,7 +351,7 @@ def _training_setup():
     return model, optimizer, scheduler, batches
 
 
-def _reference_run(variant):
+def _replay(variant):
     """Final parameters and losses of the right loop ("ok") or of a typical wrong one."""
     model, optimizer, scheduler, batches = _training_setup()
     losses = []
@@ -404,10 +396,10 @@ def check_ex_5_8(train_steps):
         f"{type(losses).__name__}{f' of length {len(losses)}' if hasattr(losses, '__len__') else ''}.",
     )
     params = [p.detach() for p in model.parameters()]
-    expected_params, expected_losses = _reference_run("ok")
+    expected_params, expected_losses = _replay("ok")
     if not all(torch.allclose(p, e, atol=1e-5) for p, e in zip(params, expected_params)):
         for variant, diagnosis in _DIAGNOSES.items():
-            wrong_params, _ = _reference_run(variant)
+            wrong_params, _ = _replay(variant)
             if all(torch.allclose(p, e, atol=1e-5) for p, e in zip(params, wrong_params)):
                 raise ExerciseFailed(f"the trained parameters are not the expected ones: {diagnosis}")
         raise ExerciseFailed(

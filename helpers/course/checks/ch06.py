@@ -6,6 +6,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from ..exercises import ExerciseFailed, NotSolved, call, exercise, expect, expect_tensor
+from ._common import generator, randn
 
 
 @exercise("ex-6.1")
@@ -42,7 +43,7 @@ def check_ex_6_1(WindowDataset):
     x, y = ds[6]
     expect_tensor(x, series[6:9], "the window of the last item (6)")
     expect_tensor(y, series[9], "the target of the last item (6)")
-    batches = list(DataLoader(ds, batch_size=4))
+    batches = list(DataLoader(ds, batch_size=4, generator=generator(0)))
     expect(
         len(batches) == 2 and tuple(batches[0][0].shape) == (4, 3) and tuple(batches[0][1].shape) == (4,),
         "through DataLoader(ds, batch_size=4) the first batch should be windows (4, 3) and targets (4,).",
@@ -65,7 +66,8 @@ def check_ex_6_2(batch_sizes):
         (1, 1, True),
     ):
         numbers = cast(Dataset[int], range(n))  # a DataLoader takes any sequence; its type hints say Dataset
-        expected = [len(b) for b in DataLoader(numbers, batch_size=batch_size, drop_last=drop_last)]
+        loader = DataLoader(numbers, batch_size=batch_size, drop_last=drop_last, generator=generator(0))
+        expected = [len(b) for b in loader]
         result = call(batch_sizes, n, batch_size, drop_last)
         expect(isinstance(result, list), f"batch_sizes should return a list, got {type(result).__name__}.")
         expect(all(isinstance(s, int) for s in result), "the batch sizes should be Python ints.")
@@ -93,7 +95,7 @@ def check_ex_6_3(stratified_split):
     labels = torch.tensor([0] * 20 + [1] * 7 + [2] * 13)[
         torch.randperm(40, generator=torch.Generator().manual_seed(3))
     ]
-    fractions = (0.6, 0.2, 0.2)
+    fractions = (0.5, 0.3, 0.2)
     train, val, test = _as_index_lists(call(stratified_split, labels.clone(), fractions, 0))
     expect(
         sorted(train + val + test) == list(range(len(labels))),
@@ -106,6 +108,22 @@ def check_ex_6_3(stratified_split):
             int((labels[torch.tensor(part, dtype=torch.long)] == c).sum()) if part else 0
             for part in (train, val, test)
         ]
+        truncated = [n_c - int(fractions[1] * n_c) - int(fractions[2] * n_c)] + [
+            int(fractions[1] * n_c),
+            int(fractions[2] * n_c),
+        ]
+        expect(
+            got != truncated or truncated == [n_c - n_val - n_test, n_val, n_test],
+            f"class {c} ({n_c} samples) is split {got} (train, val, test): int() truncates "
+            f"{fractions[1] * n_c:.1f} down; the text asks for Python's round(), which gives "
+            f"{[n_c - n_val - n_test, n_val, n_test]}.",
+        )
+        if got != [n_c - n_val - n_test, n_val, n_test]:
+            expect(
+                sorted(got) != sorted([n_c - n_val - n_test, n_val, n_test]),
+                f"class {c} ({n_c} samples) is split {got} (train, val, test): the counts are right but in "
+                "the wrong lists -- validation first, then test, the rest in training.",
+            )
         expect(
             got == [n_c - n_val - n_test, n_val, n_test],
             f"class {c} ({n_c} samples) is split {got} (train, val, test); expected "
@@ -132,8 +150,8 @@ def check_ex_6_3(stratified_split):
 
 @exercise("ex-6.4")
 def check_ex_6_4(pad_collate):
-    torch.manual_seed(0)
-    sequences = [torch.randn(2, 3), torch.randn(5, 3), torch.randn(1, 3)]
+    sequences = [randn(2, 3, seed=1), randn(5, 3, seed=2), randn(1, 3, seed=3)]
+    sequences[1][3] = 0.0  # a real time step whose features are all zero: it is not padding
     batch = [(s, label) for s, label in zip(sequences, (2, 0, 1))]
     result = call(pad_collate, batch)
     expect(
@@ -151,6 +169,11 @@ def check_ex_6_4(pad_collate):
         isinstance(mask, torch.Tensor) and mask.dtype == torch.bool,
         f"mask should be a bool tensor, got {mask.dtype if isinstance(mask, torch.Tensor) else type(mask).__name__}.",
     )
+    if isinstance(mask, torch.Tensor) and mask.shape == expected_mask.shape and not mask[1, 3] and mask[1, 4]:
+        raise ExerciseFailed(
+            "the mask marks a real time step whose features are all zero as padding: a value can be 0 "
+            "in the data. Build the mask from the sequence lengths, not from the values."
+        )
     expect_tensor(mask, expected_mask, "mask (True at real time steps)")
     expect_tensor(labels, torch.tensor([2, 0, 1]), "labels")
     same = [(torch.ones(4, 1), 0), (2 * torch.ones(4, 1), 1)]
@@ -159,7 +182,12 @@ def check_ex_6_4(pad_collate):
         tuple(padded.shape) == (2, 4, 1) and bool(mask.all()),
         "for sequences of equal length (4) there is no padding: padded (2, 4, 1) and a mask that is all True.",
     )
-    loader = DataLoader(cast(Dataset[tuple[torch.Tensor, int]], batch), batch_size=2, collate_fn=pad_collate)
+    loader = DataLoader(
+        cast(Dataset[tuple[torch.Tensor, int]], batch),
+        batch_size=2,
+        collate_fn=pad_collate,
+        generator=generator(0),
+    )
     first = next(iter(loader))
     expect(
         tuple(first[0].shape) == (2, 5, 3),
@@ -219,14 +247,24 @@ def _image_loader(batch_sizes, channels, seed):
 
 @exercise("ex-6.6")
 def check_ex_6_6(channel_mean_std):
-    for sizes, channels in (((32, 32, 5), 3), ((7, 50), 1)):
+    for sizes, channels in (((32, 32, 5), 3), ((7, 50), 1), ((7, 50), 2)):
         batches, everything = _image_loader(sizes, channels, seed=channels)
+        if channels == 2:  # a constant channel: its variance is 0, and rounding can make E[x²] - E[x]² < 0
+            for images, _ in batches:
+                images[:, 1] = 0.1
+            everything = torch.cat([images for images, _ in batches])
         result = call(channel_mean_std, batches)  # a list of batches: iterable like a DataLoader
         expect(
             isinstance(result, (tuple, list)) and len(result) == 2,
             "channel_mean_std should return (mean, std).",
         )
         mean, std = result
+        if channels == 2 and isinstance(std, torch.Tensor) and std.shape == (2,):
+            expect(
+                not bool(torch.isnan(std[1])),
+                "for a channel whose pixels all have the same value the std is nan: rounding made "
+                "E[x²] - E[x]² slightly negative. Clamp the variance at 0 before the square root.",
+            )
         expected_mean = everything.double().mean(dim=(0, 2, 3)).float()
         expected_std = everything.double().std(dim=(0, 2, 3), correction=0).float()
         what = f"for {channels}-channel batches of sizes {list(sizes)}"
@@ -242,7 +280,7 @@ def check_ex_6_6(channel_mean_std):
         except ExerciseFailed as failure:
             raise ExerciseFailed(
                 f"{failure} Hint: the population variance is mean(x**2) - mean(x)**2 over all values "
-                "of a channel (divide by the count, correction=0)."
+                "of a channel (divide by the count, correction=0), accumulated in float64."
             ) from None
 
 

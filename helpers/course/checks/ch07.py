@@ -14,6 +14,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from ...checkpoint import CheckpointError, save_checkpoint
 from ...models import MLP
 from ..exercises import ExerciseFailed, call, exercise, expect
+from ._common import same_state as _same_state
+from ._common import seeded
 
 # A harmless tripwire: loading a file that contains a _Tripwire without weights_only=True calls _trip(),
 # which only records that code stored in the file was run.
@@ -30,17 +32,11 @@ class _Tripwire:
 
 
 def _mlp(seed: int, hidden=(16,), out_features: int = 10, dropout: float = 0.0) -> MLP:
-    torch.manual_seed(seed)
-    return MLP(64, hidden=hidden, out_features=out_features, dropout=dropout)
+    return seeded(seed, lambda: MLP(64, hidden=hidden, out_features=out_features, dropout=dropout))
 
 
 def _bn_model() -> nn.Module:
-    return nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 2))
-
-
-def _same_state(a: dict, b: dict) -> bool:
-    """Same keys in the same order and equal tensors."""
-    return list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)
+    return seeded(0, lambda: nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 2)))
 
 
 def _describe(obj) -> str:
@@ -49,7 +45,7 @@ def _describe(obj) -> str:
 
 @exercise("ex-7.1")
 def check_ex_7_1(buffer_keys):
-    with_non_persistent = nn.Linear(3, 2)
+    with_non_persistent = seeded(0, nn.Linear, 3, 2)
     with_non_persistent.register_buffer("scale", torch.ones(2))
     with_non_persistent.register_buffer("cache", torch.zeros(3), persistent=False)
     cases = [
@@ -63,7 +59,7 @@ def check_ex_7_1(buffer_keys):
             with_non_persistent,
             ["scale"],
         ),
-        ("nn.Linear(5, 2), which has no buffers", nn.Linear(5, 2), []),
+        ("nn.Linear(5, 2), which has no buffers", seeded(1, nn.Linear, 5, 2), []),
     ]
     for name, model, expected in cases:
         result = call(buffer_keys, model)

@@ -2,13 +2,15 @@
 
 import copy
 import math
-import numbers
+import tempfile
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ..exercises import call, exercise, expect
+from ..exercises import ExerciseFailed, call, exercise, expect
+from ._common import as_float, seeded
 
 # ---- tiny synthetic problems (a few dozen samples: every check runs in milliseconds) --------------------
 
@@ -18,37 +20,29 @@ def _toy_loader(n=40, features=5, classes=3, batch_size=16, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, features, generator=g)
     y = torch.randint(0, classes, (n,), generator=g)
-    return DataLoader(TensorDataset(x, y), batch_size=batch_size)
+    return DataLoader(
+        TensorDataset(x, y), batch_size=batch_size, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def _toy_model(features=5, classes=3, seed=0):
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(features, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, classes))
+    return seeded(
+        seed,
+        lambda: nn.Sequential(nn.Linear(features, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, classes)),
+    )
 
 
 def _as_float(value, what):
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        expect(
-            not value.requires_grad,
-            f"{what} is a tensor that still requires grad: return a Python float "
-            "(`.item()`), so the graph behind it can be freed.",
-        )
-        value = value.item()
-    expect(
-        isinstance(value, numbers.Real) and not isinstance(value, bool),
-        f"{what} should be a number (a Python float), got {type(value).__name__}.",
-    )
-    return float(value)
+    """The text asks for a Python float: a tensor is refused, naming .item()."""
+    return as_float(value, what)
 
 
 def _same_params(a, b):
     return all(torch.allclose(p, q, atol=1e-6) for p, q in zip(a.parameters(), b.parameters()))
 
 
-# ---- reference implementations (what the learner should write) ------------------------------------------
-
-
-def _reference_train(model, loader, loss_fn, optimizer, *, train_mode=True, zero_grad=True):
+def _one_pass(model, loader, loss_fn, optimizer, *, train_mode=True, zero_grad=True):
+    """One epoch as the exercise describes it (and two typical slips, for diagnosis)."""
     model.train(train_mode)
     total, seen = 0.0, 0
     for inputs, targets in loader:
@@ -62,26 +56,25 @@ def _reference_train(model, loader, loss_fn, optimizer, *, train_mode=True, zero
     return total / seen
 
 
-def _train_run(fn, *, seed=1, **reference_options):
-    """Run fn (the learner's or the reference) on a fresh toy model; returns (result, model)."""
+def _train_run(fn, *, seed=1, learner=True, **options):
+    """Run fn (the learner's or ours) on a fresh toy model; returns (result, model)."""
     model = _toy_model()
     model.eval()  # the learner's function must switch to training mode
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    torch.manual_seed(seed)  # the same dropout masks for every run
-    if fn is _reference_train:
-        result = fn(model, _toy_loader(), nn.CrossEntropyLoss(), optimizer, **reference_options)
-    else:
-        result = call(fn, model, _toy_loader(), nn.CrossEntropyLoss(), optimizer)
-    return result, model
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # the same dropout masks for every run
+        if learner:
+            return call(fn, model, _toy_loader(), nn.CrossEntropyLoss(), optimizer), model
+        return fn(model, _toy_loader(), nn.CrossEntropyLoss(), optimizer, **options), model
 
 
 @exercise("ex-8.1")
 def check_ex_8_1(train_one_epoch):
     result, model = _train_run(train_one_epoch)
-    expected, reference = _train_run(_reference_train)
+    expected, reference = _train_run(_one_pass, learner=False)
     if not _same_params(model, reference):
-        _, no_train_mode = _train_run(_reference_train, train_mode=False)
-        _, no_zero_grad = _train_run(_reference_train, zero_grad=False)
+        _, no_train_mode = _train_run(_one_pass, learner=False, train_mode=False)
+        _, no_zero_grad = _train_run(_one_pass, learner=False, zero_grad=False)
         expect(
             not _same_params(model, no_train_mode),
             "the parameters end up as if dropout had been off: call model.train() at the start "
@@ -106,7 +99,7 @@ def check_ex_8_1(train_one_epoch):
     )
 
 
-def _reference_evaluate(model, loader, loss_fn):
+def _scores(model, loader, loss_fn):
     model.eval()
     total, correct, seen = 0.0, 0, 0
     with torch.no_grad():
@@ -129,8 +122,9 @@ def check_ex_8_2(evaluate):
         seen_grad.append(torch.is_grad_enabled())
 
     model.register_forward_hook(record)
-    torch.manual_seed(0)
-    result = call(evaluate, model, _toy_loader(seed=3), nn.CrossEntropyLoss())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        result = call(evaluate, model, _toy_loader(seed=3), nn.CrossEntropyLoss())
     expect(
         isinstance(result, (tuple, list)) and len(result) == 2,
         f"evaluate should return a pair (mean loss, accuracy), got {type(result).__name__}.",
@@ -146,7 +140,7 @@ def check_ex_8_2(evaluate):
         "(validation needs no gradients, and recording them costs memory).",
     )
     loss, accuracy = (_as_float(v, name) for v, name in zip(result, ("the loss", "the accuracy")))
-    expected_loss, expected_accuracy = _reference_evaluate(
+    expected_loss, expected_accuracy = _scores(
         copy.deepcopy(model), _toy_loader(seed=3), nn.CrossEntropyLoss()
     )
     expect(0.0 <= accuracy <= 1.0, f"the accuracy should be a fraction in [0, 1], got {accuracy}.")
@@ -178,7 +172,7 @@ _HISTORIES = [
 def check_ex_8_3(best_epoch):
     for val_losses, expected in _HISTORIES:
         history = {
-            "train_loss": [v * 0.5 for v in val_losses],
+            "train_loss": [1.0 - 0.1 * i for i in range(len(val_losses))],  # keeps falling
             "train_acc": [0.5] * len(val_losses),
             "val_loss": list(val_losses),
             "val_acc": [1.0 - v / 2 for v in val_losses],
@@ -200,7 +194,7 @@ def check_ex_8_3(best_epoch):
         )
 
 
-def _reference_stop_epoch(val_losses, patience):
+def _patience_epoch(val_losses, patience):
     best, bad = math.inf, 0
     for epoch, loss in enumerate(val_losses, start=1):
         if loss < best:
@@ -228,7 +222,7 @@ _STOP_CASES = [
 @exercise("ex-8.4")
 def check_ex_8_4(stop_epoch):
     for val_losses, patience in _STOP_CASES:
-        expected = _reference_stop_epoch(val_losses, patience)
+        expected = _patience_epoch(val_losses, patience)
         result = call(stop_epoch, list(val_losses), patience)
         expect(
             isinstance(result, int) and not isinstance(result, bool),
@@ -246,7 +240,7 @@ def check_ex_8_4(stop_epoch):
 def check_ex_8_5(initial_loss_gap):
     inputs = torch.randn(12, 4, generator=torch.Generator().manual_seed(0))
     labels = torch.tensor([0, 1] * 6)  # only classes 0 and 1 occur, but the model has 5 outputs
-    silent = nn.Linear(4, 5)
+    silent = seeded(0, nn.Linear, 4, 5)
     nn.init.zeros_(silent.weight)
     nn.init.zeros_(silent.bias)
     grad_modes = []
@@ -266,8 +260,7 @@ def check_ex_8_5(initial_loss_gap):
         f"a model whose logits are all zero predicts 1/C for every class, so its loss is exactly "
         f"ln(C) and the gap is 0; you returned {gap:.4f}. Return loss - ln(C).",
     )
-    torch.manual_seed(0)
-    loud = nn.Linear(4, 5)
+    loud = seeded(0, nn.Linear, 4, 5)
     with torch.no_grad():
         loud.weight.mul_(30.0)
     expected = nn.functional.cross_entropy(loud(inputs), labels).item() - math.log(5)
@@ -301,6 +294,14 @@ def check_ex_8_6(most_confused):
     expect(
         (true_class, predicted) == (1, 2),
         f"the largest off-diagonal count is cm[1, 2] = 9, got ({true_class}, {predicted}).",
+    )
+    perfect = torch.tensor([[5, 0, 0], [0, 9, 0], [0, 0, 8]])
+    result = call(most_confused, perfect.clone())
+    expect(
+        isinstance(result, (tuple, list)) and len(result) == 2 and int(result[0]) != int(result[1]),
+        f"for a perfect matrix {perfect.tolist()} (no mistakes) you returned {tuple(result)}, a diagonal "
+        "cell: with the diagonal set to 0 a correct cell ties with the zero mistakes and can win. "
+        "Make the diagonal lose every comparison (e.g. fill it with -1).",
     )
     other = torch.tensor([[5, 0, 7], [1, 9, 0], [0, 3, 8]])
     original = other.clone()
@@ -346,3 +347,106 @@ def check_ex_8_7(top_k_accuracy):
         math.isclose(result, accuracy, abs_tol=1e-6),
         "with k=1 top-k accuracy must equal the ordinary accuracy.",
     )
+
+
+def _loop_setup(seed=4):
+    """A toy model with dropout, SGD with momentum, a step scheduler and two fixed loaders."""
+    model = _toy_model(seed=seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    return model, optimizer, scheduler, _toy_loader(n=40, seed=5), _toy_loader(n=24, seed=6)
+
+
+@exercise("ex-8.8")
+def check_ex_8_8(fit_loop):
+    from ...checkpoint import load_checkpoint
+    from ...training import fit
+
+    epochs, patience = 12, 2
+    with tempfile.TemporaryDirectory() as folder:
+        ours, path = Path(folder) / "fit.pt", Path(folder) / "yours.pt"
+        model_fit, optimizer_fit, scheduler_fit, train, val = _loop_setup()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # the same dropout masks in both runs
+            expected = fit(
+                model_fit,
+                train,
+                val,
+                nn.CrossEntropyLoss(),
+                optimizer_fit,
+                epochs,
+                scheduler=scheduler_fit,
+                checkpoint_path=ours,
+                patience=patience,
+                progress=False,
+                verbose=False,
+            )
+        model, optimizer, scheduler, train, val = _loop_setup()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            history = call(
+                fit_loop,
+                model,
+                train,
+                val,
+                nn.CrossEntropyLoss(),
+                optimizer,
+                scheduler,
+                epochs,
+                patience,
+                path,
+            )
+        expect(
+            isinstance(history, dict) and {"train_loss", "val_loss", "val_acc"} <= set(history),
+            "fit_loop should return a dict with the lists 'train_loss', 'val_loss' and 'val_acc', got "
+            f"{type(history).__name__}{f' with keys {sorted(history)}' if isinstance(history, dict) else ''}.",
+        )
+        n, n_expected = len(history["val_loss"]), len(expected["val_loss"])
+        expect(
+            n == n_expected or n != epochs,
+            f"your loop ran all {epochs} epochs; helpers.fit stopped after {n_expected}: stop once `patience` "
+            "epochs in a row brought no strictly lower validation loss than the best so far.",
+        )
+        expect(
+            n == n_expected,
+            f"your loop ran {n} epochs, helpers.fit {n_expected} (patience {patience}): count the epochs since "
+            "the best validation loss, reset the count only on a strictly lower loss, stop when it reaches "
+            "patience.",
+        )
+        for key in ("train_loss", "val_loss", "val_acc"):
+            values = [as_float(v, f"history['{key}'][{i}]") for i, v in enumerate(history[key])]
+            differ = [
+                i + 1
+                for i, (a, b) in enumerate(zip(values, expected[key], strict=True))
+                if not math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6)
+            ]
+            expect(
+                not differ,
+                f"history['{key}'] differs from helpers.fit's from epoch {differ[0] if differ else 0} on: "
+                "train one epoch, evaluate, then step the scheduler once per epoch (not per batch, "
+                "not before training).",
+            )
+        expect(
+            math.isclose(optimizer.param_groups[0]["lr"], optimizer_fit.param_groups[0]["lr"]),
+            f"after the run the learning rate is {optimizer.param_groups[0]['lr']}, with helpers.fit "
+            f"{optimizer_fit.param_groups[0]['lr']}: step the scheduler exactly once per epoch.",
+        )
+        expect(_same_params(model, model_fit), "the final weights differ from helpers.fit's.")
+        expect(path.is_file(), "nothing was saved at path: save model.state_dict() there with torch.save.")
+        try:
+            saved = torch.load(path, weights_only=True)
+        except Exception as err:
+            raise ExerciseFailed(
+                f"the file at path does not load with torch.load ({type(err).__name__})."
+            ) from None
+        best = _toy_model(seed=9)
+        load_checkpoint(ours, best)
+        expect(
+            isinstance(saved, dict) and _same_state_values(saved, best.state_dict()),
+            "the file at path does not hold the weights of the best epoch (lowest validation loss): save "
+            "model.state_dict() whenever the validation loss is strictly lower than every earlier one.",
+        )
+
+
+def _same_state_values(a: dict, b: dict) -> bool:
+    return set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in b)

@@ -1,4 +1,4 @@
-"""Plausible wrong answers for Chapter 2: each must make its check fail (not "not solved")."""
+"""Plausible wrong answers for Chapter 2, each with the words its check's feedback must contain."""
 
 import torch
 
@@ -9,11 +9,58 @@ def _grad_of_changes_its_input(f, x):  # turns the caller's x into a leaf that a
     return x.grad
 
 
+def _grad_of_returns_x(f, x):
+    leaf = x.clone().requires_grad_()
+    f(leaf).backward()
+    return leaf  # the leaf, not its .grad
+
+
+def _grad_of_cached_leaf():
+    cache = {}
+
+    def grad_of(f, x):  # one leaf per input, reused: the second call adds to the first gradient
+        leaf = cache.setdefault(id(x), x.clone().requires_grad_())
+        f(leaf).backward()
+        return leaf.grad
+
+    return grad_of
+
+
+def _grad_of_list(f, x):
+    leaf = x.clone().requires_grad_()
+    f(leaf).backward()
+    return leaf.grad.tolist()
+
+
 def _derivative_weighted_by_output(f, x):  # passes the output itself as `gradient`
     x = x.detach().clone().requires_grad_()
     y = f(x)
     y.backward(gradient=y.detach())
     return x.grad
+
+
+def _derivative_no_gradient(f, x):  # backward() on a non-scalar without `gradient`
+    x = x.detach().clone().requires_grad_()
+    f(x).backward()
+    return x.grad
+
+
+def _derivative_of_mean(f, x):
+    x = x.detach().clone().requires_grad_()
+    f(x).mean().backward()
+    return x.grad
+
+
+def _derivative_returns_output(f, x):
+    x = x.detach().clone().requires_grad_()
+    y = f(x)
+    y.backward(torch.ones_like(y))
+    return y.detach()
+
+
+def _derivative_autograd_tuple(f, x):
+    x = x.detach().clone().requires_grad_()
+    return torch.autograd.grad(f(x), x, torch.ones_like(x))  # a tuple: forgot [0]
 
 
 def _count_every_path(t):  # no memory of visited nodes: shared nodes counted once per path
@@ -29,6 +76,41 @@ def _count_every_path(t):  # no memory of visited nodes: shared nodes counted on
     return counts
 
 
+def _count_with_name_method(t):  # node.name() is not the class name for AccumulateGrad
+    seen, stack, counts = set(), [t.grad_fn], {}
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        counts[node.name()] = counts.get(node.name(), 0) + 1
+        stack += [child for child, _ in node.next_functions]
+    return counts
+
+
+def _count_top_level_only(t):  # no recursion: only the root and its children
+    counts = {type(t.grad_fn).__name__: 1}
+    for child, _ in t.grad_fn.next_functions:
+        if child is not None:
+            counts[type(child).__name__] = counts.get(type(child).__name__, 0) + 1
+    return counts
+
+
+def _count_kinds_only(t):  # a set of classes: every count is 1
+    seen, stack = set(), [t.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        stack += [child for child, _ in node.next_functions]
+    return {type(node).__name__: 1 for node in seen}
+
+
+def _count_as_list(t):
+    return [(type(t.grad_fn).__name__, 1)]
+
+
 def _sgd_step_out_of_place(params, lr):  # rebinds a local name: the caller's tensors never change
     with torch.no_grad():
         for p in params:
@@ -37,33 +119,82 @@ def _sgd_step_out_of_place(params, lr):  # rebinds a local name: the caller's te
     return params
 
 
-def _fit_line_without_zero_grad(x, y, lr, steps):  # gradients pile up from step to step
-    w = torch.zeros((), requires_grad=True)
-    b = torch.zeros((), requires_grad=True)
+def _sgd_step_keeps_grad(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is not None:
+                p -= lr * p.grad
+    return params
+
+
+def _sgd_step_no_none_check(params, lr):
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad  # fails for the parameter whose .grad is None
+            p.grad = None
+    return params
+
+
+def _sgd_step_without_no_grad(params, lr):
+    for p in params:
+        if p.grad is not None:
+            p -= lr * p.grad
+            p.grad = None
+    return params
+
+
+def _sgd_step_new_memory(params, lr):
+    for p in params:
+        if p.grad is not None:
+            p.data = p.data - lr * p.grad
+            p.grad = None
+    return params
+
+
+def _sgd_step_ascends(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is not None:
+                p += lr * p.grad
+                p.grad = None
+    return params
+
+
+def _fit_line(x, y, lr, steps, *, zero_grad=True, reduce="mean", start=0.0, as_float=True, swap=False):
+    w = torch.full((), start, requires_grad=True)
+    b = torch.full((), start, requires_grad=True)
     for _ in range(steps):
-        loss = ((w * x + b - y) ** 2).mean()
+        error = (w * x + b - y) ** 2
+        loss = error.mean() if reduce == "mean" else error.sum()
         loss.backward()
         with torch.no_grad():
             w -= lr * w.grad
             b -= lr * b.grad
-    return w.item(), b.item()
+        if zero_grad:
+            w.grad = b.grad = None
+    result = (w.item(), b.item()) if as_float else (w.detach(), b.detach())
+    return result[::-1] if swap else result
 
 
-def _numerical_grad_over_eps(f, x, eps=1e-6):  # central difference divided by eps instead of 2 * eps
-    grad = torch.zeros_like(x)
-    flat, g = x.clone().view(-1), grad.view(-1)
-    for i in range(flat.numel()):
-        old = flat[i].item()
-        flat[i] = old + eps
-        up = f(flat.view_as(x)).item()
-        flat[i] = old - eps
-        down = f(flat.view_as(x)).item()
-        flat[i] = old
-        g[i] = (up - down) / eps
-    return grad
+def _numerical_grad(f, x, eps=1e-6, *, divide=2.0, nudge=1.0, dtype=None, in_place=False, flat=False):
+    grad = torch.zeros(x.numel(), dtype=dtype or x.dtype)
+    work = x if in_place else x.clone()
+    view = work.view(-1)
+    for i in range(view.numel()):
+        old = view[i].item()
+        view[i] = old + nudge * eps
+        up = f(work).item()
+        view[i] = old - nudge * eps
+        down = f(work).item()
+        if not in_place:
+            view[i] = old
+        grad[i] = (up - down) / (divide * eps)
+    return grad if flat else grad.view(x.shape)
 
 
-class SiLUForgotProductRule(torch.autograd.Function):  # backward returns only sigmoid(x) * grad_output
+class _SiLU(torch.autograd.Function):
+    """A SiLU with one mistake chosen by the subclasses."""
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -72,16 +203,107 @@ class SiLUForgotProductRule(torch.autograd.Function):  # backward returns only s
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
+        s = torch.sigmoid(x)
+        return grad_output * (s + x * s * (1 - s))
+
+
+class SiLUForgotProductRule(_SiLU):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
         return grad_output * torch.sigmoid(x)
 
 
+class SiLUForgotGradOutput(_SiLU):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        s = torch.sigmoid(x)
+        return s + x * s * (1 - s)
+
+
+class SiLUForwardIsSigmoid(_SiLU):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.sigmoid(x)
+
+
+class SiLUNothingSaved(_SiLU):
+    @staticmethod
+    def forward(ctx, x):
+        return x * torch.sigmoid(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x = ctx.x  # never stored
+        return grad_output * torch.sigmoid(x)
+
+
+class SiLUModule(torch.nn.Module):
+    def forward(self, x):
+        return x * torch.sigmoid(x)
+
+
 WRONG = {
-    "ex-2.1": lambda: _grad_of_changes_its_input,
-    "ex-2.2": lambda: _derivative_weighted_by_output,
-    "ex-2.3": lambda: _count_every_path,
-    "ex-2.4": lambda: _sgd_step_out_of_place,
-    "ex-2.5": lambda: _fit_line_without_zero_grad,
-    "ex-2.6": lambda: _numerical_grad_over_eps,
-    "ex-2.7": lambda: lambda x: x.round(),  # true derivative of rounding: zero everywhere
-    "ex-2.8": lambda: SiLUForgotProductRule,
+    "ex-2.1": [
+        (lambda: _grad_of_changes_its_input, "changed its input"),
+        (lambda: _grad_of_returns_x, "returned x itself"),
+        (lambda: lambda f, x: f(x), "has shape ()"),
+        (_grad_of_cached_leaf, "pile up"),
+        (lambda: _grad_of_list, "torch.Tensor"),
+    ],
+    "ex-2.2": [
+        (lambda: _derivative_weighted_by_output, "multiplied by f(x)"),
+        (lambda: _derivative_no_gradient, "needs `gradient=`"),
+        (lambda: _derivative_of_mean, "divided by 13"),
+        (lambda: _derivative_returns_output, "not its derivative"),
+        (lambda: _derivative_autograd_tuple, "got tuple"),
+    ],
+    "ex-2.3": [
+        (lambda: _count_every_path, "more than once"),
+        (lambda: _count_with_name_method, "node names are wrong"),
+        (lambda: _count_top_level_only, "node names are wrong"),
+        (lambda: _count_kinds_only, "too small"),
+        (lambda: _count_as_list, "should return a dict"),
+    ],
+    "ex-2.4": [
+        (lambda: _sgd_step_out_of_place, "only rebinds"),
+        (lambda: _sgd_step_keeps_grad, "gradients are still there"),
+        (lambda: _sgd_step_no_none_check, ".grad that is None"),
+        (lambda: _sgd_step_without_no_grad, "torch.no_grad()"),
+        (lambda: _sgd_step_new_memory, "new memory"),
+        (lambda: _sgd_step_ascends, "values differ"),
+    ],
+    "ex-2.5": [
+        (lambda: lambda x, y, lr, steps: _fit_line(x, y, lr, steps, zero_grad=False), "pile up"),
+        (lambda: lambda x, y, lr, steps: _fit_line(x, y, lr, steps, as_float=False), "Python floats"),
+        (lambda: lambda x, y, lr, steps: _fit_line(x, y, lr, steps, reduce="sum"), "diverged"),
+        (lambda: lambda x, y, lr, steps: _fit_line(x, y, lr, steps - 1), "exactly one step"),
+        (lambda: lambda x, y, lr, steps: _fit_line(x, y, lr, steps, start=1.0), "exactly one step"),
+        (lambda: lambda x, y, lr, steps: _fit_line(x, y, lr, steps, swap=True), "least-squares"),
+    ],
+    "ex-2.6": [
+        (lambda: lambda f, x, eps=1e-6: _numerical_grad(f, x, eps, divide=1.0), "twice the true"),
+        (lambda: lambda f, x, eps=1e-6: _numerical_grad(f, x, eps, dtype=torch.float32), "float64"),
+        (lambda: lambda f, x, eps=1e-6: _numerical_grad(f, x, eps, in_place=True), "changed the caller's x"),
+        (lambda: lambda f, x, eps=1e-6: _numerical_grad(f, x, eps, nudge=2.0), "twice the true"),
+        (lambda: lambda f, x, eps=1e-6: _numerical_grad(f, x, eps, divide=4.0), "half the true"),
+        (lambda: lambda f, x, eps=1e-6: _numerical_grad(f, x, eps, flat=True), "has shape (6,)"),
+    ],
+    "ex-2.7": [
+        (lambda: lambda x: x.round(), "all zeros"),
+        (lambda: lambda x: x.round().detach(), "does not require grad"),
+        (lambda: lambda x: x + (x.round() - x), "all zeros"),
+        (lambda: lambda x: x, "does not round"),
+        (lambda: lambda x: x.detach().round() + x, "values differ"),
+        (lambda: lambda x: x.floor() + (x - x.detach()), "values differ"),
+    ],
+    "ex-2.8": [
+        (lambda: SiLUForgotProductRule, "gradcheck"),
+        (lambda: SiLUForgotGradOutput, "gradcheck"),
+        (lambda: SiLUForwardIsSigmoid, "forward pass"),
+        (lambda: SiLUNothingSaved, "your code raised AttributeError"),
+        (lambda: SiLUModule, "torch.autograd.Function"),
+    ],
 }

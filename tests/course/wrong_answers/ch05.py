@@ -1,6 +1,7 @@
-"""Plausible wrong answers for Chapter 5: each must make its check fail (not "not solved")."""
+"""Plausible wrong answers for Chapter 5, each with the words its check's feedback must contain."""
 
 import math
+import warnings
 
 import torch
 
@@ -94,24 +95,223 @@ def train_clip_after_step(model, loss_fn, optimizer, scheduler, batches, max_nor
     return losses
 
 
-WRONG = {
-    "ex-5.1": lambda: sgd_step_rebinds,
-    "ex-5.2": lambda: one_group,
-    "ex-5.3": lambda: momentum_ignores_nesterov,
-    "ex-5.4": lambda: adam_with_l2,
-    "ex-5.5": lambda: lambda params: torch.optim.Adam(params, lr=1e-3),  # the default: far too slow here
-    "ex-5.6": lambda: lambda opt, warmup, total: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total),
-    "ex-5.7": lambda: clip_each_tensor,
-    "ex-5.8": lambda: train_without_zero_grad,
-}
+# ---- further wrong answers -------------------------------------------------------------------------
 
-# more wrong answers, checked by tests/test_optim_viz.py
-MORE_WRONG = {
-    "ex-5.1": [sgd_step_ascends],
-    "ex-5.3": [momentum_lr_in_buffer],
-    "ex-5.4": [adamw_no_bias_correction],
-    "ex-5.5": [lambda params: torch.optim.SGD(params, lr=1e-2)],  # diverges
-    "ex-5.6": [warmup_off_by_one],
-    "ex-5.7": [clip_always],
-    "ex-5.8": [train_clip_after_step],
+
+def sgd_step_without_no_grad(model, lr):
+    for p in model.parameters():
+        if p.grad is not None:
+            p -= lr * p.grad  # autograd refuses an in-place change of a leaf that requires grad
+    return model
+
+
+def sgd_step_new_tensors(model, lr):
+    for p in model.parameters():
+        if p.grad is not None:
+            p.data = p.data - lr * p.grad
+    return model
+
+
+def sgd_step_clears_grad(model, lr):
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.grad is not None:
+                p -= lr * p.grad
+                p.grad = None
+    return model
+
+
+def sgd_step_no_none_check(model, lr):
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= lr * p.grad
+    return model
+
+
+def sgd_step_no_return(model, lr):
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.grad is not None:
+                p -= lr * p.grad
+
+
+def _groups(model, *, decay_dims="matrix", kind="sgd", momentum=0.9, lr=0.1, copy=False, overlap=False):
+    params = list((__import__("copy").deepcopy(model) if copy else model).parameters())
+    matrices = [p for p in params if p.dim() > 1]
+    vectors = [p for p in params if p.dim() <= 1]
+    if decay_dims == "vector":
+        matrices, vectors = vectors, matrices
+    groups = [
+        {"params": matrices, "weight_decay": 1e-4},
+        {"params": vectors + (matrices[:1] if overlap else [])},
+    ]
+    if kind == "adam":
+        return torch.optim.Adam(groups, lr=lr)
+    return torch.optim.SGD(groups, lr=lr, momentum=momentum, weight_decay=0.0)
+
+
+def momentum_ema(param, grad, buf, lr, momentum, nesterov=False):  # an EMA, not SGD's buffer
+    buf = grad.clone() if buf is None else momentum * buf + (1 - momentum) * grad
+    step = grad + momentum * buf if nesterov else buf
+    return param - lr * step, buf
+
+
+def momentum_ascends(param, grad, buf, lr, momentum, nesterov=False):
+    buf = grad.clone() if buf is None else momentum * buf + grad
+    step = grad + momentum * buf if nesterov else buf
+    return param + lr * step, buf
+
+
+def nesterov_old_buffer(param, grad, buf, lr, momentum, nesterov=False):
+    old = buf
+    buf = grad.clone() if buf is None else momentum * buf + grad
+    step = grad + momentum * (old if old is not None else grad) if nesterov else buf
+    return param - lr * step, buf
+
+
+def _adamw(param, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, *, mistake=""):
+    beta1, beta2 = betas
+    if mistake == "decay_without_lr":
+        param = param * (1 - weight_decay)
+    elif mistake != "decay_after":
+        param = param * (1 - lr * weight_decay)
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * (grad.abs() if mistake == "v_not_squared" else grad**2)
+    tt = t - 1 if mistake == "t_minus_one" else t
+    m_hat = m / (1 - beta1**tt) if tt > 0 else m
+    v_hat = v / (1 - beta2**tt) if tt > 0 else v
+    denom = v_hat.sqrt() + eps
+    new = param - lr * m_hat / denom
+    if mistake == "decay_after":
+        new = new * (1 - lr * weight_decay)
+    return new, m, v
+
+
+class NotAnOptimizer:
+    def __init__(self, params):
+        self.params = list(params)
+
+    def step(self):
+        pass
+
+    def zero_grad(self):
+        pass
+
+
+def _warmup(optimizer, warmup_steps, total_steps, *, cosine_over="rest", start=0):
+    def factor(s):
+        if s < warmup_steps:
+            return (s + start) / warmup_steps
+        span = total_steps - warmup_steps if cosine_over == "rest" else total_steps
+        return 0.5 * (1 + math.cos(math.pi * (s - warmup_steps) / span))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def warmup_on_new_optimizer(optimizer, warmup_steps, total_steps):
+    fresh = torch.optim.SGD(optimizer.param_groups[0]["params"], lr=optimizer.param_groups[0]["lr"])
+    return _warmup(fresh, warmup_steps, total_steps)
+
+
+def clip_in_place(grads, max_norm):
+    total = torch.sqrt(sum((g**2).sum() for g in grads))
+    if total > max_norm:
+        for g in grads:
+            g.mul_(max_norm / total)
+    return grads
+
+
+def clip_values(grads, max_norm):
+    return [g.clamp(-max_norm, max_norm) for g in grads]
+
+
+def clip_concatenated(grads, max_norm):
+    flat = torch.cat([g.flatten() for g in grads])
+    return flat * min(1.0, max_norm / flat.norm().item())
+
+
+def _train(model, loss_fn, optimizer, scheduler, batches, max_norm, *, mistake=""):
+    losses = []
+    for x, y in batches:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        if mistake == "scheduler_first":
+            with warnings.catch_warnings():  # the slip PyTorch warns about
+                warnings.simplefilter("ignore")
+                scheduler.step()
+        if mistake != "no_clip":
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        if mistake != "scheduler_first":
+            scheduler.step()
+        losses.append(loss if mistake == "tensor_losses" else loss.item())
+    return losses
+
+
+WRONG = {
+    "ex-5.1": [
+        (lambda: sgd_step_rebinds, "Rebinding a name"),
+        (lambda: sgd_step_ascends, "moved *up* the gradient"),
+        (lambda: sgd_step_without_no_grad, "torch.no_grad()"),
+        (lambda: sgd_step_new_tensors, "replaced by new tensors"),
+        (lambda: sgd_step_clears_grad, "changed or cleared"),
+        (lambda: sgd_step_no_none_check, ".grad that is None"),
+        (lambda: sgd_step_no_return, "forget `return`"),
+    ],
+    "ex-5.2": [
+        (lambda: one_group, "weight_decay=0.0001, expected 0.0"),
+        (lambda: lambda model: _groups(model, decay_dims="vector"), "more than one dimension only"),
+        (lambda: lambda model: _groups(model, kind="adam"), "expected a torch.optim.SGD"),
+        (lambda: lambda model: _groups(model, momentum=0.0), "momentum=0.0, expected 0.9"),
+        (lambda: lambda model: _groups(model, copy=True), "not copies"),
+        (lambda: lambda model: _groups(model, lr=0.01), "lr=0.01, expected 0.1"),
+    ],
+    "ex-5.3": [
+        (lambda: momentum_ignores_nesterov, "Nesterov steps along"),
+        (lambda: momentum_lr_in_buffer, "buffer is momentum * buf + grad"),
+        (lambda: momentum_ema, "buffer is momentum * buf + grad"),
+        (lambda: momentum_ascends, "steps along the new buffer"),
+        (lambda: nesterov_old_buffer, "Nesterov steps along grad + momentum * new_buf"),
+    ],
+    "ex-5.4": [
+        (lambda: adam_with_l2, "keeps the decay out"),
+        (lambda: adamw_no_bias_correction, "bias correction"),
+        (lambda: lambda *a, **k: _adamw(*a, **k, mistake="decay_after"), "decay multiplies"),
+        (lambda: lambda *a, **k: _adamw(*a, **k, mistake="v_not_squared"), "squared gradient"),
+        (lambda: lambda *a, **k: _adamw(*a, **k, mistake="t_minus_one"), "bias correction"),
+        (lambda: lambda *a, **k: _adamw(*a, **k, mistake="decay_without_lr"), "(1 - lr * weight_decay)"),
+    ],
+    "ex-5.5": [
+        (lambda: lambda params: torch.optim.Adam(params, lr=1e-3), "stops short"),
+        (lambda: lambda params: torch.optim.SGD(params, lr=1e-2), "diverged"),
+        (lambda: lambda params: torch.optim.SGD(params, lr=1e-4), "stops short"),
+        (lambda: NotAnOptimizer, "built-in torch.optim optimizer"),
+        (lambda: lambda params: torch.optim.SGD(params, lr=1e-3, momentum=0.5), "stops short"),
+    ],
+    "ex-5.6": [
+        (
+            lambda: lambda opt, warmup, total: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total),
+            "warm-up the factor grows",
+        ),
+        (lambda: warmup_off_by_one, "warm-up the factor grows"),
+        (lambda: lambda o, w, t: _warmup(o, w, t, cosine_over="all"), "half a cosine"),
+        (lambda: lambda o, w, t: torch.optim.lr_scheduler.StepLR(o, step_size=w), "warm-up"),
+        (lambda: warmup_on_new_optimizer, "attached to the optimizer"),
+        (lambda: lambda o, w, t: lambda s: s / w, "should return a torch.optim.lr_scheduler"),
+    ],
+    "ex-5.7": [
+        (lambda: clip_each_tensor, "one scale factor for all tensors"),
+        (lambda: clip_always, "only when that norm exceeds"),
+        (lambda: clip_in_place, "modified in place"),
+        (lambda: clip_values, "one scale factor"),
+        (lambda: clip_concatenated, "expected a list of 2 tensors"),
+    ],
+    "ex-5.8": [
+        (lambda: train_without_zero_grad, "never clears the gradients"),
+        (lambda: train_clip_after_step, "not clipped before the update"),
+        (lambda: lambda *a: _train(*a, mistake="scheduler_first"), "advances the scheduler before"),
+        (lambda: lambda *a: _train(*a, mistake="no_clip"), "not clipped before the update"),
+        (lambda: lambda *a: _train(*a, mistake="tensor_losses"), "Python floats"),
+    ],
 }
