@@ -20,6 +20,7 @@ from typing import Any
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import ImageData, data_dir, load_digits_data, load_image_data, make_loaders
+from .errors import shows_error
 from .device import describe_device, get_device, seed_everything
 from .metrics import confusion_matrix, per_class_accuracy
 from .models import MLP, SmallCNN, count_parameters
@@ -62,5 +63,6 @@ __all__ = [
     "predict",
     "save_checkpoint",
     "seed_everything",
+    "shows_error",
     "train_one_epoch",
 ]
