@@ -10,6 +10,7 @@ The learner's library (what you keep using after the course; ``import helpers`` 
     metrics     confusion matrix and per-class accuracy
     summary     a layer-by-layer table of output shapes and parameters
     errors      shows_error: demonstrate an expected error without stopping "Run all"
+    distributed torchrun setup, sharded loaders, averages over processes (``helpers.distributed``, Chapter 10)
 
 ``helpers.demos``: one module per chapter's teaching gadgets (graph, activations, optim_viz, pipeline).
 ``helpers.course``: the course machinery (self-checking exercises, quizzes, the checks of each chapter).

@@ -13,7 +13,11 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
+
+from . import distributed
 
 History = dict[str, list[float]]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -150,6 +154,10 @@ def fit(
     patience: stop early after this many epochs without a better validation loss.
     progress: show a tqdm progress bar per epoch. verbose: print one line per epoch.
     Returns a history dict of lists, one value per epoch: train_loss, train_acc, val_loss, val_acc.
+
+    Inside a torchrun script (see ``helpers.distributed``) fit works unchanged: it calls ``set_epoch`` on a
+    ``DistributedSampler``, averages each metric over the processes (so every rank gets the same history and
+    makes the same early-stopping decision), and prints, shows progress and saves checkpoints on rank 0 only.
     """
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
@@ -159,12 +167,21 @@ def fit(
         raise ValueError("checkpoint_path and patience need a val_loader to judge the best epoch")
     history: History = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
     best_loss, bad_epochs = math.inf, 0
+    main = distributed.is_main_process()
+    progress, verbose = progress and main, verbose and main
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
+        sampler = getattr(train_loader, "sampler", None)
+        if isinstance(sampler, DistributedSampler):
+            sampler.set_epoch(epoch)  # a new shuffle every epoch, the same on every process
         train_loss, train_acc = train_one_epoch(model, train_loader, loss_fn, optimizer, progress)
         val_loss, val_acc = (
             evaluate(model, val_loader, loss_fn) if val_loader is not None else (math.nan, math.nan)
         )
+        if distributed.is_distributed():  # every process reports the mean over all of them
+            train_loss, train_acc, val_loss, val_acc = (
+                float(distributed.all_reduce_mean(v)) for v in (train_loss, train_acc, val_loss, val_acc)
+            )
         for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
             history[key].append(value)
         if scheduler is not None:
@@ -179,16 +196,19 @@ def fit(
             )
         if val_loader is not None and val_loss < best_loss:
             best_loss, bad_epochs = val_loss, 0
-            if checkpoint_path is not None:
+            if checkpoint_path is not None and main:
                 from .checkpoint import save_checkpoint
 
                 save_checkpoint(
                     checkpoint_path,
-                    model,
+                    # unwrapped from DistributedDataParallel: plain parameter names, loadable without DDP
+                    model.module if isinstance(model, DistributedDataParallel) else model,
                     optimizer,
                     epoch=epoch,
                     metrics={k: v[-1] for k, v in history.items()},
                 )
+            if checkpoint_path is not None and distributed.is_distributed():
+                torch.distributed.barrier()  # no rank reads the checkpoint before rank 0 has written it
         else:
             bad_epochs += 1
             if patience is not None and bad_epochs >= patience:

@@ -51,7 +51,18 @@ def test_corpus_size():
     assert {c.exercise_id for c in CORPUS} <= set(exercise_ids()), "a wrong answer for an unknown exercise"
 
 
-@pytest.mark.parametrize("case", CORPUS, ids=str)
+# Chapter 10's checks run each answer in 2-3 real processes: seconds per case, so outside the fast lane.
+SLOW_CHAPTERS = ("ex-10.",)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.slow) if c.exercise_id.startswith(SLOW_CHAPTERS) else c
+        for c in CORPUS
+    ],
+    ids=str,
+)
 def test_wrong_answer_fails_naming_the_mistake(case, capsys):
     result = check(case.exercise_id, case.make())
     assert not result and result.status == "failed", result.message
