@@ -156,7 +156,9 @@ def loader(name: str, value: Any) -> Iterable:
             f"{name} must be a DataLoader (or another iterable of (inputs, targets) batches), got "
             f"{describe(value)}: wrap the data, e.g. DataLoader(TensorDataset(X, y), batch_size=64)"
         )
-    if isinstance(value, torch.utils.data.Dataset) and not isinstance(value, torch.utils.data.IterableDataset):
+    if isinstance(value, torch.utils.data.Dataset) and not isinstance(
+        value, torch.utils.data.IterableDataset
+    ):
         raise TypeError(
             f"{name} must be a DataLoader, got a Dataset ({type(value).__name__}): "
             f"wrap it, e.g. DataLoader(dataset, batch_size=64)"

@@ -98,7 +98,9 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
     """
     path = check.path_like("path", path)
     if path.is_dir():
-        raise IsADirectoryError(f"path must be a file path, got the folder {path}: add a file name, e.g. {path / 'checkpoint.pt'}")
+        raise IsADirectoryError(
+            f"path must be a file path, got the folder {path}: add a file name, e.g. {path / 'checkpoint.pt'}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temp_files(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
@@ -134,7 +136,9 @@ def _check_plain(value: Any, where: str) -> None:
         for i, item in enumerate(value):
             _check_plain(item, f"{where}[{i}]")
         return
-    hint = " (a NumPy number: convert it with float(x) or int(x))" if type(value).__module__ == "numpy" else ""
+    hint = (
+        " (a NumPy number: convert it with float(x) or int(x))" if type(value).__module__ == "numpy" else ""
+    )
     raise TypeError(
         f"{where} is {check.describe(value)}{hint}, which torch.load(weights_only=True) refuses to read: "
         "store plain Python numbers, strings, lists, dicts and tensors only"
@@ -145,7 +149,9 @@ def _has_state_dict(name: str, value: Any, example: str) -> Any:
     if value is None:
         return None
     if isinstance(value, type) or not callable(getattr(value, "state_dict", None)):
-        raise TypeError(f"{name} must be None or an object with a state_dict(), e.g. {example}; got {check.describe(value)}")
+        raise TypeError(
+            f"{name} must be None or an object with a state_dict(), e.g. {example}; got {check.describe(value)}"
+        )
     return value
 
 
@@ -205,7 +211,12 @@ def save_checkpoint(
         },
         "classes": {
             name: (type(obj).__name__ if obj is not None else None)
-            for name, obj in (("model", model), ("optimizer", optimizer), ("scheduler", scheduler), ("scaler", scaler))
+            for name, obj in (
+                ("model", model),
+                ("optimizer", optimizer),
+                ("scheduler", scheduler),
+                ("scaler", scaler),
+            )
         },
         "extra": dict(extra or {}),
     }
@@ -295,7 +306,9 @@ def _check_fits(model: nn.Module, state: Any, path: Path) -> None:
 
 
 def _check_class(checkpoint: Mapping, part: str, obj: Any, path: Path) -> None:
-    saved = checkpoint.get("classes", {}).get(part) if isinstance(checkpoint.get("classes"), Mapping) else None
+    saved = (
+        checkpoint.get("classes", {}).get(part) if isinstance(checkpoint.get("classes"), Mapping) else None
+    )
     if saved is not None and saved != type(obj).__name__:
         raise CheckpointError(
             f"{path} holds the state of a {saved} {part}, but a {type(obj).__name__} was given: build the same "
@@ -325,7 +338,9 @@ def _check_optimizer_fits(optimizer: torch.optim.Optimizer, state: Any, path: Pa
     for key, values in (state.get("state") or {}).items():
         param = params_by_id.get(key)
         if param is None or not isinstance(values, Mapping):
-            raise CheckpointError(f"{path}: the optimizer state refers to parameter {key!r}, which no group holds")
+            raise CheckpointError(
+                f"{path}: the optimizer state refers to parameter {key!r}, which no group holds"
+            )
         for name, value in values.items():
             if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != param.shape:
                 raise CheckpointError(
@@ -400,8 +415,10 @@ def load_checkpoint(
 
     checkpoint = _read(path, map_location)
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
-        bare = isinstance(checkpoint, Mapping) and checkpoint and all(
-            isinstance(v, torch.Tensor) for v in checkpoint.values()
+        bare = (
+            isinstance(checkpoint, Mapping)
+            and checkpoint
+            and all(isinstance(v, torch.Tensor) for v in checkpoint.values())
         )
         hint = (
             " It holds a bare state_dict: load it with model.load_state_dict(torch.load(path, weights_only=True))"

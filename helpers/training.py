@@ -70,7 +70,9 @@ def _split_batch(batch: Any, where: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, targets) from one batch; a clear error for batches without targets."""
     if isinstance(batch, (tuple, list)) and len(batch) == 2:
         return batch[0], batch[1]
-    got = f"a {type(batch).__name__}" + (f" of {len(batch)} items" if isinstance(batch, (tuple, list)) else "")
+    got = f"a {type(batch).__name__}" + (
+        f" of {len(batch)} items" if isinstance(batch, (tuple, list)) else ""
+    )
     raise TypeError(
         f"{where} must yield (inputs, targets) pairs, got {got}: build it from a dataset of pairs, "
         "e.g. DataLoader(TensorDataset(X, y), batch_size=64) (helpers.predict also takes inputs only)"
@@ -197,14 +199,18 @@ def _correct(task: str, loss_fn: LossFn, outputs: torch.Tensor, targets: torch.T
     return None
 
 
-def _nonfinite_error(loss: float, where: str, batch: int, epoch: int | None, training: bool) -> FloatingPointError:
+def _nonfinite_error(
+    loss: float, where: str, batch: int, epoch: int | None, training: bool
+) -> FloatingPointError:
     place = f"batch {batch}" + (f" of epoch {epoch}" if epoch is not None else "")
     advice = (
         "lower the learning rate (e.g. 10x), check the data for nan/inf (torch.isfinite(X).all()), "
         "standardise the features, or clip the gradients (torch.nn.utils.clip_grad_norm_)"
     )
     if not training:
-        advice = "the model's weights may already be nan/inf (check with torch.isfinite(p).all()), or the data"
+        advice = (
+            "the model's weights may already be nan/inf (check with torch.isfinite(p).all()), or the data"
+        )
     return FloatingPointError(f"the {where} loss became {loss} at {place}: {advice}")
 
 
@@ -469,7 +475,9 @@ def fit(
         for name, path in paths.items():
             if name == "checkpoint_path" and not improved:
                 continue
-            _save_fit_state(path, model, optimizer, scheduler, train_loader, epoch, history, best_loss, bad_epochs)
+            _save_fit_state(
+                path, model, optimizer, scheduler, train_loader, epoch, history, best_loss, bad_epochs
+            )
         if patience is not None and bad_epochs >= patience:
             if verbose:
                 print(f"early stop: no better validation loss for {patience} epochs")
