@@ -200,7 +200,7 @@ def device_like(name: str, value: Any) -> torch.device:
         return torch.device(value)
     except RuntimeError:
         raise ValueError(
-            f"{name} must name a device such as 'cpu', 'cuda', 'cuda:1' or 'mps', got {value!r}"
+            f"{name} must name a device such as 'cpu', 'cuda', 'cuda:1' or 'mps', got the unknown device {value!r}"
         ) from None
 
 

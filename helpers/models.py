@@ -92,8 +92,8 @@ class SmallCNN(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        image_size = check.positive_int("image_size", image_size)
-        if image_size < 4 or image_size % 4:
+        image_size = check.integer("image_size", image_size) if not isinstance(image_size, float) else image_size
+        if not isinstance(image_size, int) or image_size < 4 or image_size % 4:
             raise ValueError(
                 f"image_size must be a positive multiple of 4 (e.g. 28 or 8), got {image_size!r}"
             )
