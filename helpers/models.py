@@ -92,7 +92,9 @@ class SmallCNN(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        image_size = check.integer("image_size", image_size) if not isinstance(image_size, float) else image_size
+        image_size = (
+            check.integer("image_size", image_size) if not isinstance(image_size, float) else image_size
+        )
         if not isinstance(image_size, int) or image_size < 4 or image_size % 4:
             raise ValueError(
                 f"image_size must be a positive multiple of 4 (e.g. 28 or 8), got {image_size!r}"

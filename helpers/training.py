@@ -545,9 +545,10 @@ def predict(
         if kind == "auto":
             kind = "multiclass" if outputs.dim() >= 2 and outputs.shape[1] >= 2 else "regression"
         if kind == "multiclass":
-            if outputs.dim() < 2:
+            if outputs.dim() < 2 or outputs.shape[1] < 2:
                 raise ValueError(
-                    f"task='multiclass' needs outputs of shape (batch, classes), got {tuple(outputs.shape)}"
+                    f"task='multiclass' needs outputs of shape (batch, classes) with 2 or more classes, got "
+                    f"{tuple(outputs.shape)}; for one logit per sample use task='binary'"
                 )
             outputs = outputs.argmax(dim=1)
         elif kind == "binary":
