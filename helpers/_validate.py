@@ -29,7 +29,7 @@ def describe(value: Any) -> str:
         return f"the class {value.__module__}.{value.__qualname__}"
     if isinstance(value, torch.Tensor):
         return f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
-    if type(value).__module__ == "numpy" and hasattr(value, "shape") and getattr(value, "ndim", 0):
+    if type(value).__module__ == "numpy" and hasattr(value, "shape") and getattr(value, "ndim", False):
         return f"a NumPy array of shape {value.shape} and dtype {value.dtype}"
     text = repr(value)
     if len(text) > 60:

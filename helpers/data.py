@@ -62,10 +62,15 @@ class ImageData:
     image_size: int  # 28 for FashionMNIST, 8 for digits
 
 
+def _size(dataset: Dataset) -> int:
+    """len() of a map-style dataset (torch's Dataset type does not declare __len__)."""
+    return len(dataset)  # type: ignore[arg-type]
+
+
 def _split(dataset: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
-    n_val = int(round(len(dataset) * val_fraction))
+    n_val = int(round(_size(dataset) * val_fraction))
     generator = torch.Generator().manual_seed(seed)
-    train, val = random_split(dataset, [len(dataset) - n_val, n_val], generator=generator)
+    train, val = random_split(dataset, [_size(dataset) - n_val, n_val], generator=generator)
     return train, val
 
 
@@ -86,8 +91,8 @@ def load_fashion_mnist(
     from torchvision import datasets
 
     parts = {}
-    for split, train in (("train", True), ("test", False)):
-        raw = datasets.FashionMNIST(str(root), train=train, download=download)
+    for split, is_train in (("train", True), ("test", False)):
+        raw = datasets.FashionMNIST(str(root), train=is_train, download=download)
         images = raw.data.unsqueeze(1).float() / 255.0  # (N, 1, 28, 28) in [0, 1]
         parts[split] = TensorDataset(images, raw.targets.long())
     train, val = _split(parts["train"], val_fraction, seed)
@@ -138,8 +143,8 @@ def load_image_data(root: str | Path | None = None, offline: bool | None = None,
         try:
             data = load_fashion_mnist(root, seed=seed)
             print(
-                f"Data: FashionMNIST ({len(data.train):,} train / {len(data.val):,} val / "
-                f"{len(data.test):,} test, 28x28)."
+                f"Data: FashionMNIST ({_size(data.train):,} train / {_size(data.val):,} val / "
+                f"{_size(data.test):,} test, 28x28)."
             )
             return data
         except Exception as err:  # no network, blocked download, corrupt files...
@@ -147,8 +152,8 @@ def load_image_data(root: str | Path | None = None, offline: bool | None = None,
             print(f"Note: FashionMNIST is not available here ({reason}).")
     data = load_digits_data(seed=seed)
     print(
-        f"Data: offline fallback, scikit-learn's handwritten digits ({len(data.train):,} train / "
-        f"{len(data.val):,} val / {len(data.test):,} test, 8x8 real images)."
+        f"Data: offline fallback, scikit-learn's handwritten digits ({_size(data.train):,} train / "
+        f"{_size(data.val):,} val / {_size(data.test):,} test, 8x8 real images)."
     )
     return data
 

@@ -106,7 +106,7 @@ def plot_confusion_matrix(
 
         fig, ax = plt.subplots(figsize=(side + 1.0, side))
     else:
-        fig = ax.figure
+        fig = ax.figure  # type: ignore[assignment]
     image = ax.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
     for t in range(n):
         for p in range(n):

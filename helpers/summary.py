@@ -36,7 +36,9 @@ def _check_input_shape(input_shape: Any) -> tuple[int, ...]:
     ok = (
         isinstance(input_shape, (tuple, list, torch.Size))
         and len(input_shape) >= 1
-        and all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in input_shape)
+        and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and int(s) >= 1 for s in input_shape
+        )
     )
     if not ok:
         raise ValueError(

@@ -152,8 +152,8 @@ def _check_targets(task: str, loss_fn: LossFn, outputs: torch.Tensor, targets: t
 
 def _check_label_range(labels: torch.Tensor, num_classes: int) -> None:
     """Labels must lie in [0, num_classes). Called with a CPU tensor, so it costs no device sync."""
-    lo, hi = torch.aminmax(labels)
-    lo, hi = int(lo), int(hi)
+    low, high = torch.aminmax(labels)
+    lo, hi = int(low), int(high)
     if lo < 0 or hi >= num_classes:
         raise ValueError(
             f"labels must lie in [0, {num_classes - 1}] for a model with {num_classes} outputs, "
@@ -243,7 +243,7 @@ def _run_epoch(
         _check_inputs(inputs, param_dtype)
         labels_on_cpu = isinstance(targets, torch.Tensor) and targets.device.type == "cpu"
         inputs, targets = inputs.to(device), targets.to(device)
-        if training:
+        if optimizer is not None:
             optimizer.zero_grad()
         outputs = model(inputs)
         if i == 0:
@@ -259,7 +259,7 @@ def _run_epoch(
             )
         if on_cpu and not math.isfinite(loss.item()):  # on the CPU .item() is cheap: stop at once
             raise _nonfinite_error(loss.item(), desc, i + 1, epoch, training)
-        if training:
+        if optimizer is not None:
             loss.backward()
             optimizer.step()
         batch_losses.append(loss.detach())
@@ -409,9 +409,9 @@ def fit(
     check.boolean("progress", progress)
     check.boolean("verbose", verbose)
     paths = {}
-    for name, value in (("checkpoint_path", checkpoint_path), ("last_checkpoint_path", last_checkpoint_path)):
-        if value is not None:
-            paths[name] = check.path_like(name, value)
+    for name, given in (("checkpoint_path", checkpoint_path), ("last_checkpoint_path", last_checkpoint_path)):
+        if given is not None:
+            paths[name] = check.path_like(name, given)
     if scheduler is not None and not callable(getattr(scheduler, "step", None)):
         raise TypeError(
             f"scheduler must be a learning-rate scheduler such as torch.optim.lr_scheduler.StepLR(optimizer, "
