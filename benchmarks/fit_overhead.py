@@ -10,6 +10,7 @@ median time of each and their ratio. Not a test: timings depend on the machine.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 
@@ -58,6 +59,45 @@ def timed(run, data, epochs, device) -> float:
     return time.perf_counter() - start
 
 
+def per_batch_checks(data, device, batches: int = 2000) -> tuple[float, float]:
+    """Microseconds per batch spent in fit's per-batch checks, and in one plain training step, same batch.
+
+    The checks are what helpers.fit adds to every batch (input dtype, target dtype/shape against the loss,
+    label range on the CPU copy of the labels, a finite loss); timing them alone shows their cost without
+    the noise of whole training runs on a shared machine.
+    """
+    from helpers.training import _check_inputs, _check_label_range, _check_targets, _task
+
+    helpers.seed_everything(0)
+    model = helpers.SmallCNN(image_size=data.image_size).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    train_loader, _, _ = make_loaders(data, batch_size=64)
+    x_cpu, y_cpu = next(iter(train_loader))
+    x, y = x_cpu.to(device), y_cpu.to(device)
+    outputs = model(x)
+    loss = loss_fn(outputs, y)
+    task = _task(loss_fn, y)
+    start = time.perf_counter()
+    for _ in range(batches):
+        _check_inputs(x_cpu, torch.float32)
+        _check_targets(task, loss_fn, outputs, y)
+        _check_label_range(y_cpu, outputs.shape[1])
+        if device.type == "cpu":
+            math.isfinite(loss.item())
+    checks = (time.perf_counter() - start) / batches * 1e6
+    steps = 50
+    start = time.perf_counter()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    step = (time.perf_counter() - start) / steps * 1e6
+    return checks, step
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -81,6 +121,10 @@ def main() -> None:
             f"  {name:12s} median {statistics.median(values):.3f} s  (all: {', '.join(f'{v:.3f}' for v in values)})"
         )
     print(f"ratio helpers.fit / plain loop = {fit / plain:.3f}")
+    checks, step = per_batch_checks(data, device)
+    print(
+        f"per-batch checks: {checks:.1f} us per batch vs {step:.0f} us per training step ({checks / step:.2%})"
+    )
 
 
 if __name__ == "__main__":
