@@ -249,9 +249,16 @@ def _run_epoch(
         if i == 0:
             task = _task(loss_fn, targets)
         _check_targets(task, loss_fn, outputs, targets)
-        if task == "multiclass" and not targets.is_floating_point() and (labels_on_cpu or i == 0):
+        class_labels = task == "multiclass" and not targets.is_floating_point()
+        if class_labels and not on_cpu and (labels_on_cpu or i == 0):
+            # On a GPU an out-of-range label is a fatal device-side assert: check the CPU copy first.
             _check_label_range(batch[1] if labels_on_cpu else targets.cpu(), outputs.shape[1])
-        loss = loss_fn(outputs, targets)
+        try:
+            loss = loss_fn(outputs, targets)
+        except (IndexError, RuntimeError):
+            if class_labels:  # on the CPU torch refuses out-of-range labels: say which and what to do
+                _check_label_range(targets, outputs.shape[1])
+            raise
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
             raise ValueError(
                 f"loss_fn must return one number (a 0-dim tensor), got {check.describe(loss)}; "
