@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -73,15 +74,19 @@ def test_without_the_scheduler_state_a_resume_diverges(tmp_path):
     run(0, 2, "cosine", last_checkpoint_path=tmp_path / "last.pt")
     model, optimizer, scheduler, train_loader, _ = training(1, "cosine")
     load_checkpoint(tmp_path / "last.pt", model, optimizer)  # scheduler left out
-    scheduler.step(), scheduler.step()
+    with warnings.catch_warnings():  # stepping a scheduler without training: torch warns, on purpose here
+        warnings.simplefilter("ignore", UserWarning)
+        scheduler.step(), scheduler.step()
     assert optimizer.param_groups[0]["lr"] != straight_opt.param_groups[0]["lr"]
 
 
 def test_scheduler_and_grad_scaler_round_trip(tmp_path):
     model, optimizer, scheduler, train_loader, _ = training(0)
     scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
-    for _ in range(3):
-        scheduler.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(3):
+            scheduler.step()
     save_checkpoint(tmp_path / "c.pt", model, optimizer, 3, scheduler=scheduler, scaler=scaler)
     model2, optimizer2, scheduler2, _, _ = training(1)
     scaler2 = torch.amp.GradScaler("cpu")
@@ -163,7 +168,7 @@ def test_malformed_entries_are_checkpoint_errors(tmp_path):
         ([1, 2, 3], "expected a dict with a 'model' key"),
     ]:
         torch.save(content, tmp_path / "odd.pt")
-        with pytest.raises(CheckpointError, match="") as info:
+        with pytest.raises(CheckpointError) as info:
             load_checkpoint(tmp_path / "odd.pt", model)
         assert fragment in str(info.value)
 
