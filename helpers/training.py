@@ -150,8 +150,15 @@ def _check_targets(task: str, loss_fn: LossFn, outputs: torch.Tensor, targets: t
             )
 
 
-def _check_label_range(labels: torch.Tensor, num_classes: int) -> None:
-    """Labels must lie in [0, num_classes). Called with a CPU tensor, so it costs no device sync."""
+def _check_label_range(labels: torch.Tensor, num_classes: int, ignore_index: int | None = None) -> None:
+    """Labels must lie in [0, num_classes), apart from the loss's ``ignore_index`` (CrossEntropyLoss: -100).
+
+    Called with a CPU tensor, so it costs no device sync.
+    """
+    if ignore_index is not None:
+        labels = labels[labels != ignore_index]
+        if labels.numel() == 0:
+            return
     low, high = torch.aminmax(labels)
     lo, hi = int(low), int(high)
     if lo < 0 or hi >= num_classes:
@@ -252,12 +259,16 @@ def _run_epoch(
         class_labels = task == "multiclass" and not targets.is_floating_point()
         if class_labels and not on_cpu and (labels_on_cpu or i == 0):
             # On a GPU an out-of-range label is a fatal device-side assert: check the CPU copy first.
-            _check_label_range(batch[1] if labels_on_cpu else targets.cpu(), outputs.shape[1])
+            _check_label_range(
+                batch[1] if labels_on_cpu else targets.cpu(),
+                outputs.shape[1],
+                getattr(loss_fn, "ignore_index", None),
+            )
         try:
             loss = loss_fn(outputs, targets)
         except (IndexError, RuntimeError):
             if class_labels:  # on the CPU torch refuses out-of-range labels: say which and what to do
-                _check_label_range(targets, outputs.shape[1])
+                _check_label_range(targets, outputs.shape[1], getattr(loss_fn, "ignore_index", None))
             raise
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
             raise ValueError(

@@ -534,6 +534,16 @@ def test_max_steps_stops_an_endless_stream():
     assert len(history["train_loss"]) == 2
 
 
+def test_ignore_index_labels_are_not_out_of_range():
+    from helpers.training import _check_label_range
+
+    _check_label_range(torch.tensor([0, -100, 1]), 2, ignore_index=-100)  # the GPU path's pre-check
+    with pytest.raises(ValueError, match="got labels from -1 to 1"):
+        _check_label_range(torch.tensor([0, -1, 1, -100]), 2, ignore_index=-100)
+    loss, _ = train(X, torch.where(torch.arange(16) % 4 == 0, -100, Y))
+    assert math.isfinite(loss)
+
+
 def test_soft_labels_are_accepted_by_cross_entropy():
     probabilities = torch.softmax(torch.randn(16, 2), dim=1)
     loss, accuracy = train(X, probabilities)
