@@ -3,9 +3,9 @@
 The learner's library (what you keep using after the course; ``import helpers`` gives all of it):
     device      choose cuda -> mps -> cpu; seed everything
     models      MLP and SmallCNN
-    training    train_one_epoch, evaluate, fit, predict
+    training    train_one_epoch, evaluate, fit (with resume_from), predict; catches common data mistakes
     data        the book's data folder; FashionMNIST with an offline fallback (scikit-learn digits); DataLoaders
-    checkpoint  atomic save/load of model + optimizer + epoch + metrics
+    checkpoint  atomic save/load of model + optimizer + scheduler + epoch + metrics, checked before loading
     plotting    learning curves, image grids
     metrics     confusion matrix and per-class accuracy
     summary     a layer-by-layer table of output shapes and parameters
@@ -24,7 +24,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import ImageData, data_dir, load_digits_data, load_image_data, make_loaders
 from .device import describe_device, get_device, seed_everything
 from .errors import shows_error
-from .metrics import confusion_matrix, per_class_accuracy
+from .metrics import confusion_matrix, per_class_accuracy, plot_confusion_matrix
 from .models import MLP, SmallCNN, count_parameters
 from .training import evaluate, fit, predict, train_one_epoch
 
@@ -62,6 +62,7 @@ __all__ = [
     "load_image_data",
     "make_loaders",
     "per_class_accuracy",
+    "plot_confusion_matrix",
     "predict",
     "save_checkpoint",
     "seed_everything",

@@ -9,13 +9,15 @@ as float tensors of shape (1, side, side) in [0, 1] and labels as int64 class in
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Subset, TensorDataset, random_split
+from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset, random_split
 
-SizedDataset = TensorDataset | Subset  # what the loaders return: a dataset whose len() is known
+from . import _validate as check
 
 FASHION_CLASSES = [
     "T-shirt/top",
@@ -53,17 +55,22 @@ class ImageData:
     """Datasets plus what a lesson needs to know about them."""
 
     name: str  # "FashionMNIST" or "digits"
-    train: SizedDataset
-    val: SizedDataset
-    test: SizedDataset
+    train: Dataset
+    val: Dataset
+    test: Dataset
     classes: list[str]  # class index -> human-readable name
     image_size: int  # 28 for FashionMNIST, 8 for digits
 
 
-def _split(dataset: SizedDataset, val_fraction: float, seed: int) -> tuple[Subset, Subset]:
-    n_val = int(round(len(dataset) * val_fraction))
+def _size(dataset: Dataset) -> int:
+    """len() of a map-style dataset (torch's Dataset type does not declare __len__)."""
+    return len(dataset)  # type: ignore[arg-type]
+
+
+def _split(dataset: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
+    n_val = int(round(_size(dataset) * val_fraction))
     generator = torch.Generator().manual_seed(seed)
-    train, val = random_split(dataset, [len(dataset) - n_val, n_val], generator=generator)
+    train, val = random_split(dataset, [_size(dataset) - n_val, n_val], generator=generator)
     return train, val
 
 
@@ -72,12 +79,17 @@ def load_fashion_mnist(
 ) -> ImageData:
     """FashionMNIST from torchvision (downloaded to ``root``, default ``data_dir()``, the first time, ~30 MB).
 
+    val_fraction: share of the 60,000 training images held out for validation, in (0, 1) (default 0.1).
+    seed: seeds the train/val split (default 0). download: fetch the files when missing (default True).
     Returns an ImageData with 54,000/6,000 train/val images (val_fraction=0.1) and 10,000 test images.
     Raises whatever torchvision raises when the files are missing and cannot be downloaded.
     """
+    root = data_dir() if root is None else check.path_like("root", root)
+    val_fraction = check.fraction("val_fraction", val_fraction)
+    seed = check.non_negative_int("seed", seed)
+    download = check.boolean("download", download)
     from torchvision import datasets
 
-    root = data_dir() if root is None else Path(root)
     parts = {}
     for split, is_train in (("train", True), ("test", False)):
         raw = datasets.FashionMNIST(str(root), train=is_train, download=download)
@@ -90,8 +102,14 @@ def load_fashion_mnist(
 def load_digits_data(val_fraction: float = 0.15, test_fraction: float = 0.2, seed: int = 0) -> ImageData:
     """scikit-learn's 1,797 handwritten digits (8x8, shipped inside scikit-learn: no download).
 
-    Pixel values 0..16 are scaled to [0, 1]. The split is seeded, so it is the same on every machine.
+    test_fraction: share of all images kept for the test set, in (0, 1) (default 0.2).
+    val_fraction: share of the remaining images held out for validation, in (0, 1) (default 0.15).
+    seed: seeds both splits (default 0), so they are the same on every machine.
+    Pixel values 0..16 are scaled to [0, 1]. Returns an ImageData (1,222 / 216 / 359 images by default).
     """
+    val_fraction = check.fraction("val_fraction", val_fraction)
+    test_fraction = check.fraction("test_fraction", test_fraction)
+    seed = check.non_negative_int("seed", seed)
     try:
         from sklearn.datasets import load_digits
     except ImportError as err:  # pragma: no cover - scikit-learn is in requirements.txt
@@ -109,17 +127,24 @@ def load_digits_data(val_fraction: float = 0.15, test_fraction: float = 0.2, see
 def load_image_data(root: str | Path | None = None, offline: bool | None = None, seed: int = 0) -> ImageData:
     """FashionMNIST when it can be had, otherwise the offline digits; prints one line saying which.
 
-    offline: True skips the download attempt; None reads the environment variable COURSE_OFFLINE
+    root: the folder for FashionMNIST's files (default None: ``data_dir()``).
+    offline: True skips the download attempt; None (default) reads the environment variable COURSE_OFFLINE
     ("1" means offline) and otherwise tries FashionMNIST first.
+    seed: seeds the train/val(/test) splits (default 0).
     """
+    if root is not None:
+        root = check.path_like("root", root)
+    if offline is not None:
+        offline = check.boolean("offline", offline)
+    seed = check.non_negative_int("seed", seed)
     if offline is None:
         offline = os.environ.get("COURSE_OFFLINE", "0") == "1"
     if not offline:
         try:
             data = load_fashion_mnist(root, seed=seed)
             print(
-                f"Data: FashionMNIST ({len(data.train):,} train / {len(data.val):,} val / "
-                f"{len(data.test):,} test, 28x28)."
+                f"Data: FashionMNIST ({_size(data.train):,} train / {_size(data.val):,} val / "
+                f"{_size(data.test):,} test, 28x28)."
             )
             return data
         except Exception as err:  # no network, blocked download, corrupt files...
@@ -127,28 +152,69 @@ def load_image_data(root: str | Path | None = None, offline: bool | None = None,
             print(f"Note: FashionMNIST is not available here ({reason}).")
     data = load_digits_data(seed=seed)
     print(
-        f"Data: offline fallback, scikit-learn's handwritten digits ({len(data.train):,} train / "
-        f"{len(data.val):,} val / {len(data.test):,} test, 8x8 real images)."
+        f"Data: offline fallback, scikit-learn's handwritten digits ({_size(data.train):,} train / "
+        f"{_size(data.val):,} val / {_size(data.test):,} test, 8x8 real images)."
     )
     return data
 
 
-def make_loaders(
-    data: ImageData, batch_size: int = 64, num_workers: int = 0, seed: int = 0
-) -> tuple[DataLoader, DataLoader, DataLoader]:
-    """DataLoaders (train shuffled with a seeded generator; val and test in order).
-
-    num_workers=0 loads batches in the notebook's own process: the safe default in Jupyter,
-    Colab and on Windows/macOS, and fast enough for in-memory tensors.
-    """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-    if not isinstance(num_workers, int) or num_workers < 0:
-        raise ValueError(f"num_workers must be an int >= 0, got {num_workers!r}")
-    generator = torch.Generator().manual_seed(seed)
-    train_loader = DataLoader(
-        data.train, batch_size=batch_size, shuffle=True, num_workers=num_workers, generator=generator
+def _datasets(data: Any) -> list[Dataset]:
+    """The datasets inside ``data``: an ImageData (train, val, test) or a sequence of Datasets."""
+    if isinstance(data, ImageData):
+        return [data.train, data.val, data.test]
+    if isinstance(data, Dataset):
+        raise TypeError(
+            f"data must be an ImageData or a tuple of Datasets such as (train_set, val_set), got one "
+            f"{type(data).__name__}: pass a tuple, e.g. make_loaders((train_set, val_set), batch_size=64)"
+        )
+    if isinstance(data, Sequence) and not isinstance(data, str) and 1 <= len(data) <= 3:
+        for i, part in enumerate(data):
+            if not isinstance(part, Dataset):
+                raise TypeError(
+                    f"data[{i}] must be a torch Dataset (e.g. TensorDataset(X, y)), got {check.describe(part)}"
+                )
+        return list(data)
+    raise TypeError(
+        "data must be an ImageData (from load_image_data) or a tuple of 1 to 3 Datasets "
+        f"(train, val, test), got {check.describe(data)}"
     )
-    val_loader = DataLoader(data.val, batch_size=256, num_workers=num_workers)
-    test_loader = DataLoader(data.test, batch_size=256, num_workers=num_workers)
-    return train_loader, val_loader, test_loader
+
+
+def make_loaders(
+    data: ImageData | Sequence[Dataset],
+    batch_size: int = 64,
+    num_workers: int = 0,
+    seed: int = 0,
+    *,
+    eval_batch_size: int = 256,
+) -> tuple[DataLoader, ...]:
+    """DataLoaders for a training set (shuffled with a seeded generator) and evaluation sets (in order).
+
+    data: an ImageData (gives train, val, test loaders) or a tuple/list of 1 to 3 Datasets of any kind,
+      e.g. ``(TensorDataset(X_train, y_train), TensorDataset(X_val, y_val))`` for tabular data; the first
+      is the training set. Returns one DataLoader per dataset, in the same order.
+    batch_size: samples per training batch (default 64). eval_batch_size: samples per batch of the other
+      loaders (default 256; no gradients there, so larger batches fit).
+    num_workers: worker processes per loader (default 0: batches are loaded in the notebook's own process,
+      the safe default in Jupyter, Colab and on Windows/macOS, and fast enough for in-memory tensors).
+    seed: seeds the training loader's shuffle generator (default 0), so every run sees the same order.
+    An IterableDataset is never shuffled (it decides its own order).
+    """
+    datasets = _datasets(data)
+    batch_size = check.positive_int("batch_size", batch_size)
+    eval_batch_size = check.positive_int("eval_batch_size", eval_batch_size)
+    num_workers = check.non_negative_int("num_workers", num_workers)
+    seed = check.non_negative_int("seed", seed)
+    loaders = []
+    for i, dataset in enumerate(datasets):
+        if i == 0 and not isinstance(dataset, IterableDataset):
+            generator = torch.Generator().manual_seed(seed)
+            loaders.append(
+                DataLoader(
+                    dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers, generator=generator
+                )
+            )
+        else:
+            size = batch_size if i == 0 else eval_batch_size
+            loaders.append(DataLoader(dataset, batch_size=size, num_workers=num_workers))
+    return tuple(loaders)

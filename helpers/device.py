@@ -9,16 +9,18 @@ import warnings
 import numpy as np
 import torch
 
+from . import _validate as check
+
 _KNOWN_DEVICE_TYPES = ("cpu", "cuda", "mps")
 _CUBLAS_WORKSPACE_CONFIG = ":4096:8"  # what PyTorch's reproducibility notes ask for
 
 
-def get_device(preferred: str | None = None) -> torch.device:
+def get_device(preferred: str | torch.device | None = None) -> torch.device:
     """Return the best available device: CUDA, then Apple's MPS, then the CPU.
 
-    preferred: force a device ("cpu", "cuda", "cuda:1", "mps"); None picks automatically.
-    Returns a ``torch.device``. Raises ValueError for an unknown device string and
-    RuntimeError when the requested device is not available on this machine.
+    preferred: force a device ("cpu", "cuda", "cuda:1", "mps", or a torch.device); None (default) picks
+    automatically. Returns a ``torch.device``. Raises TypeError for anything else, ValueError for an unknown
+    device string and RuntimeError when the requested device is not available on this machine.
     """
     if preferred is None:
         if torch.cuda.is_available():
@@ -26,22 +28,17 @@ def get_device(preferred: str | None = None) -> torch.device:
         if torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    if not isinstance(preferred, str):
-        raise TypeError(
-            f"preferred must be a device string such as 'cpu' or 'cuda', got {type(preferred).__name__}"
-        )
-    try:
-        device = torch.device(preferred)
-    except RuntimeError as err:
-        raise ValueError(
-            f"unknown device {preferred!r}: expected one of {_KNOWN_DEVICE_TYPES}, e.g. 'cuda:0'"
-        ) from err
+    device = check.device_like("preferred", preferred)
     if device.type not in _KNOWN_DEVICE_TYPES:
-        raise ValueError(f"unknown device {preferred!r}: expected one of {_KNOWN_DEVICE_TYPES}")
+        raise ValueError(f"unknown device {str(device)!r}: expected one of {_KNOWN_DEVICE_TYPES}")
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {preferred!r} requested but CUDA is not available on this machine")
+        raise RuntimeError(f"device {str(device)!r} requested but CUDA is not available on this machine")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise RuntimeError(
+            f"device {str(device)!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)"
+        )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise RuntimeError(f"device {preferred!r} requested but Apple MPS is not available on this machine")
+        raise RuntimeError(f"device {str(device)!r} requested but Apple MPS is not available on this machine")
     return device
 
 
@@ -96,8 +93,11 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> None:
 
 
 def describe_device(device: torch.device | None = None) -> str:
-    """One human-readable line about a device, e.g. 'cuda (Tesla T4)' or 'cpu (2 threads)'."""
-    device = get_device() if device is None else torch.device(device)
+    """One human-readable line about a device, e.g. 'cuda (Tesla T4)' or 'cpu (2 threads)'.
+
+    device: a torch.device or device string (default None: the one ``get_device()`` picks).
+    """
+    device = get_device() if device is None else check.device_like("device", device)
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "mps":

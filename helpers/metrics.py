@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from . import _validate as check
+
 if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn, so `import helpers` stays cheap
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -21,8 +23,7 @@ __all__ = ["confusion_matrix", "per_class_accuracy", "plot_confusion_matrix"]
 
 def _class_indices(name: str, values: object, num_classes: int) -> torch.Tensor:
     """Check that ``values`` is a 1-D integer tensor of class indices in [0, num_classes)."""
-    if not isinstance(values, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of class indices, got {type(values).__name__}")
+    values = check.tensor_or_array(name, values)
     if values.dim() != 1:
         raise ValueError(
             f"{name} must be 1-D (one class index per sample), got shape {tuple(values.shape)}; "
@@ -41,14 +42,14 @@ def _class_indices(name: str, values: object, num_classes: int) -> torch.Tensor:
 def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Count how often each true class was predicted as each class.
 
-    preds, labels: 1-D integer tensors of the same length N with class indices in [0, num_classes).
+    preds, labels: 1-D integer tensors (or NumPy arrays) of the same length N with class indices in
+    [0, num_classes).
     Returns an int64 tensor ``cm`` of shape (num_classes, num_classes) on the CPU: ``cm[t, p]`` is the number
     of samples with true class ``t`` that were predicted as ``p``. Rows are true classes, columns predictions,
     so the diagonal holds the correct predictions and ``cm.sum() == N``.
     Raises TypeError/ValueError for anything else (floats, logits, mismatched lengths, out-of-range classes).
     """
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    num_classes = check.positive_int("num_classes", num_classes)
     preds = _class_indices("preds", preds, num_classes).detach().cpu().long()
     labels = _class_indices("labels", labels, num_classes).detach().cpu().long()
     if preds.shape != labels.shape:
@@ -61,10 +62,7 @@ def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int
 
 
 def _check_matrix(cm: object) -> torch.Tensor:
-    if not isinstance(cm, torch.Tensor):
-        raise TypeError(
-            f"cm must be a torch.Tensor (as returned by confusion_matrix), got {type(cm).__name__}"
-        )
+    cm = check.tensor_or_array("cm", cm)
     if cm.dim() != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] == 0:
         raise ValueError(f"cm must be a square (C, C) matrix, got shape {tuple(cm.shape)}")
     if bool((cm < 0).any()):
@@ -90,8 +88,9 @@ def plot_confusion_matrix(
 ) -> Figure:
     """Draw ``cm`` as a heat map (rows: true class, columns: predicted) with every count written in its cell.
 
-    class_names: one name per class for the axis labels (default "0", "1", ...).
-    ax: draw into this Axes (default: a new figure). Returns the Figure. Colours are per-row fractions,
+    class_names: one name per class for the axis labels (default None: "0", "1", ...).
+    title: a title above the matrix (default None: none).
+    ax: draw into this Axes (default None: a new figure). Returns the Figure. Colours are per-row fractions,
     so a class with few samples is as visible as a large one; the numbers are the raw counts.
     """
     cm = _check_matrix(cm).detach().cpu()

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from . import _validate as check
 
 
 class MLP(nn.Module):
     """A multilayer perceptron: Flatten -> [Linear -> activation -> Dropout] * k -> Linear.
 
     in_features: size of one flattened input (784 for 28x28 images, 64 for 8x8).
-    hidden: sizes of the hidden layers, e.g. (256,) or (128, 64); () gives a linear model.
-    out_features: number of outputs (classes for classification).
+    hidden: sizes of the hidden layers, e.g. (256,) or (128, 64); () gives a linear model (default (256,)).
+    out_features: number of outputs: classes for classification, 1 for regression or a binary label
+      (default 10, the book's ten image classes: set it to your number of classes).
     activation: the nn.Module class placed after every hidden Linear (default nn.ReLU).
-    dropout: dropout probability after every hidden activation (0 disables it).
+    dropout: dropout probability in [0, 1) after every hidden activation (default 0: no dropout).
     Input: a tensor of shape (batch, ...) whose trailing dims multiply to in_features.
     Output: raw scores (logits) of shape (batch, out_features).
     """
@@ -29,13 +33,24 @@ class MLP(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        sizes = [in_features, *hidden, out_features]
-        if any(not isinstance(s, int) or isinstance(s, bool) or s < 1 for s in sizes):
-            raise ValueError(
-                f"layer sizes must be positive ints, got in={in_features}, hidden={tuple(hidden)}, out={out_features}"
+        in_features = check.positive_int("in_features", in_features)
+        out_features = check.positive_int("out_features", out_features)
+        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+            raise TypeError(
+                f"hidden must be a sequence of layer sizes such as ({int(hidden)},), got the int {hidden}"
             )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if not isinstance(hidden, (Sequence, torch.Size)) or isinstance(hidden, str):
+            raise TypeError(
+                f"hidden must be a sequence of layer sizes such as (256,) or (128, 64), got {check.describe(hidden)}"
+            )
+        hidden = tuple(check.positive_int(f"hidden[{i}]", h) for i, h in enumerate(hidden))
+        if not (isinstance(activation, type) and issubclass(activation, nn.Module)):
+            raise TypeError(
+                "activation must be an nn.Module class such as nn.ReLU (the class, without parentheses: "
+                f"one instance is made per layer), got {check.describe(activation)}"
+            )
+        dropout = check.fraction("dropout", dropout, allow_zero=True)
+        sizes = [in_features, *hidden, out_features]
         self.in_features = in_features
         layers: list[nn.Module] = [nn.Flatten()]
         for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
@@ -61,8 +76,10 @@ class SmallCNN(nn.Module):
     For 28x28 inputs the feature maps go 28 -> 14 -> 7 (the classic FashionMNIST CNN:
     conv 1->32, pool, conv 32->64, pool, Linear 64*7*7 -> 128 -> classes).
     For 8x8 inputs they go 8 -> 4 -> 2.
-    image_size: side of the input image, 28 or 8 (any size divisible by 4 works).
-    num_classes: number of output logits. channels: (c1, c2) conv widths.
+    image_size: side of the input image, 28 or 8 (any size divisible by 4 works; default 28).
+    num_classes: number of output logits (default 10). channels: (c1, c2) conv widths (default (32, 64)).
+    hidden: width of the classifier's hidden layer (default 128). dropout: before the last layer, in [0, 1)
+    (default 0).
     Input: (batch, 1, image_size, image_size). Output: logits (batch, num_classes).
     """
 
@@ -75,13 +92,21 @@ class SmallCNN(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        image_size = (
+            check.integer("image_size", image_size) if not isinstance(image_size, float) else image_size
+        )
         if not isinstance(image_size, int) or image_size < 4 or image_size % 4:
             raise ValueError(
                 f"image_size must be a positive multiple of 4 (e.g. 28 or 8), got {image_size!r}"
             )
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-        c1, c2 = channels
+        num_classes = check.positive_int("num_classes", num_classes)
+        if not isinstance(channels, (tuple, list)) or len(channels) != 2:
+            raise TypeError(
+                f"channels must be a pair of conv widths such as (32, 64), got {check.describe(channels)}"
+            )
+        c1, c2 = (check.positive_int(f"channels[{i}]", c) for i, c in enumerate(channels))
+        hidden = check.positive_int("hidden", hidden)
+        dropout = check.fraction("dropout", dropout, allow_zero=True)
         self.image_size = image_size
         self.features = nn.Sequential(
             nn.Conv2d(1, c1, kernel_size=3, padding=1),
@@ -111,5 +136,8 @@ class SmallCNN(nn.Module):
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    """Number of scalar parameters in ``model`` (only those with requires_grad by default)."""
+    """Number of scalar parameters in ``model``: only those with requires_grad when ``trainable_only``
+    (default True), all of them otherwise."""
+    check.module("model", model)
+    trainable_only = check.boolean("trainable_only", trainable_only)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

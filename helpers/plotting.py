@@ -8,9 +8,17 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from . import _validate as check
+
 
 def plot_history(history: dict[str, list[float]], title: str | None = None) -> Figure:
-    """Learning curves from ``helpers.fit``'s history: loss (left) and accuracy (right) per epoch."""
+    """Learning curves from ``helpers.fit``'s history: loss (left) and accuracy (right) per epoch.
+
+    history: the dict ``helpers.fit`` returns (lists train_loss, val_loss and optionally train_acc, val_acc).
+    title: a title above both panels (default None: none). Returns the Figure.
+    """
+    if not isinstance(history, dict):
+        raise TypeError(f"history must be the dict returned by helpers.fit, got {check.describe(history)}")
     for key in ("train_loss", "val_loss"):
         if key not in history:
             raise KeyError(
@@ -44,8 +52,12 @@ def show_images(
 ) -> Figure:
     """A grid of 1-channel images with their true (and predicted) labels.
 
-    images: (N, 1, H, W) or (N, H, W). A title reads "label" or "pred (true)"; mistakes are red.
+    images: (N, 1, H, W) or (N, H, W), a tensor or NumPy array. labels, predictions: one class index per
+    image (default None: no titles). class_names: index -> name (default None: the index itself).
+    ncols: images per row (default 8). A title reads "label" or "pred (true)"; mistakes are red.
     """
+    images = check.tensor_or_array("images", images)
+    ncols = check.positive_int("ncols", ncols)
     if images.dim() == 4:
         if images.shape[1] != 1:
             raise ValueError(f"show_images expects 1-channel images (N, 1, H, W), got {tuple(images.shape)}")
@@ -56,8 +68,15 @@ def show_images(
         )
     n = len(images)
     for name, seq in (("labels", labels), ("predictions", predictions)):
+        if seq is not None and not hasattr(seq, "__len__"):
+            raise TypeError(f"{name} must be a sequence of class indices, got {check.describe(seq)}")
         if seq is not None and len(seq) != n:
             raise ValueError(f"{name} has {len(seq)} entries for {n} images")
+        if seq is not None and class_names is not None and n and max(int(i) for i in seq) >= len(class_names):
+            raise ValueError(
+                f"{name} hold class index {max(int(i) for i in seq)}, but class_names has only "
+                f"{len(class_names)} names"
+            )
     name_of = (lambda i: class_names[int(i)]) if class_names is not None else (lambda i: str(int(i)))
     ncols = max(1, min(ncols, n))
     nrows = (n + ncols - 1) // ncols

@@ -9,12 +9,15 @@ also when the forward pass fails.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+
+from . import _validate as check
 
 Shape = tuple  # (2, 32, 14, 14) for a tensor; a tuple of shapes for tuple outputs such as an LSTM's
 
@@ -33,14 +36,16 @@ def _check_input_shape(input_shape: Any) -> tuple[int, ...]:
     ok = (
         isinstance(input_shape, (tuple, list, torch.Size))
         and len(input_shape) >= 1
-        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in input_shape)
+        and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and int(s) >= 1 for s in input_shape
+        )
     )
     if not ok:
         raise ValueError(
             "input_shape must be a tuple of positive ints that includes the batch dimension, "
             f"e.g. (1, 1, 28, 28) for one 28x28 grey image; got {input_shape!r}"
         )
-    return tuple(input_shape)
+    return tuple(int(s) for s in input_shape)
 
 
 def _shape_of(output: Any) -> Shape:
@@ -79,9 +84,9 @@ def summary(
     Raises TypeError for a model that is not an nn.Module, ValueError for a malformed input_shape, and
     ValueError naming the failing layer when the model cannot process an input of that shape.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check.module("model", model)
     shape = _check_input_shape(input_shape)
+    verbose = check.boolean("verbose", verbose)
     if not isinstance(dtype, torch.dtype) or dtype == torch.bool or dtype.is_complex:
         raise ValueError(
             f"dtype must be a real torch dtype such as torch.float32 or torch.long, got {dtype!r}"

@@ -31,7 +31,7 @@ def test_checkpoint_is_plain_data_loadable_with_weights_only(tmp_path):
     model, optimizer = trained_pair()
     save_checkpoint(tmp_path / "c.pt", model, optimizer, epoch=1)
     raw = torch.load(tmp_path / "c.pt", weights_only=True)
-    assert set(raw) == {"model", "optimizer", "epoch", "metrics"}
+    assert {"model", "optimizer", "scheduler", "scaler", "epoch", "metrics", "rng", "extra"} <= set(raw)
 
 
 def test_crash_during_save_keeps_previous_checkpoint(tmp_path, monkeypatch):

@@ -44,15 +44,15 @@ def test_accepts_other_integer_dtypes_and_empty_input():
 @pytest.mark.parametrize(
     "preds, labels, n, error, match",
     [
-        ([0, 1], torch.tensor([0, 1]), 2, TypeError, "preds must be a torch.Tensor"),
+        ("01", torch.tensor([0, 1]), 2, TypeError, "preds must be a torch.Tensor"),
         (torch.tensor([0.0, 1.0]), torch.tensor([0, 1]), 2, TypeError, "integer class indices"),
         (torch.tensor([True, False]), torch.tensor([0, 1]), 2, TypeError, "integer class indices"),
         (torch.randn(2, 3), torch.tensor([0, 1]), 3, ValueError, "argmax"),
         (torch.tensor([0, 1, 1]), torch.tensor([0, 1]), 2, ValueError, "same length"),
         (torch.tensor([0, 3]), torch.tensor([0, 1]), 3, ValueError, r"preds must lie in \[0, 2\]"),
         (torch.tensor([0, 1]), torch.tensor([-1, 1]), 3, ValueError, "labels must lie"),
-        (torch.tensor([0, 1]), torch.tensor([0, 1]), 0, ValueError, "num_classes must be a positive int"),
-        (torch.tensor([0, 1]), torch.tensor([0, 1]), 2.0, ValueError, "num_classes must be a positive int"),
+        (torch.tensor([0, 1]), torch.tensor([0, 1]), 0, ValueError, "num_classes must be an integer >= 1"),
+        (torch.tensor([0, 1]), torch.tensor([0, 1]), 2.0, ValueError, "num_classes must be an integer >= 1"),
     ],
 )
 def test_bad_input_says_what_was_expected(preds, labels, n, error, match):
@@ -71,7 +71,7 @@ def test_per_class_accuracy_and_an_empty_class():
 @pytest.mark.parametrize(
     "cm, error",
     [
-        ([[1, 0], [0, 1]], TypeError),
+        ("[[1, 0], [0, 1]]", TypeError),
         (torch.ones(2, 3), ValueError),
         (torch.ones(4), ValueError),
         (torch.tensor([[1, -1], [0, 1]]), ValueError),

@@ -115,7 +115,7 @@ def test_predict_returns_labels():
 @pytest.mark.parametrize("epochs", [0, -1, 1.5, True])
 def test_fit_rejects_bad_epochs(epochs):
     model, loader, val_loader, loss_fn, optimizer = setup()
-    with pytest.raises(ValueError, match="epochs must be an int >= 1"):
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
         fit(model, loader, val_loader, loss_fn, optimizer, epochs=epochs)
 
 

@@ -226,7 +226,7 @@ def check_ex_9_5(lr_at: Any) -> None:
 # ---- ex-9.6: a gradient scaler by hand ----------------------------------------------------------------------
 
 
-def _scaler_setup(seed: int) -> tuple[nn.Module, torch.optim.Optimizer, torch.Tensor, torch.Tensor]:
+def _scaler_setup(seed: int) -> tuple[nn.Linear, torch.optim.Optimizer, torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     model = nn.Linear(4, 2)
     with torch.no_grad():
