@@ -15,6 +15,10 @@ On the website, the first line of a code cell that is Colab's form title (``# @t
 (double-click to show)``) is dropped: it is an instruction for Colab, meaningless on a page where the
 solution is a dropdown. The notebooks keep it.
 
+MyST substitutions (``{{ repository_url }}``, from ``parse.myst_substitutions`` in ``_config.yml``) are also
+filled in inside fenced code blocks of Markdown pages, where MyST leaves them alone, so that a command such as
+``git clone {{ repository_url }}`` on the setup page can be copied and pasted as shown.
+
 It also removes duplicated inline scripts from every page. Sphinx 7.4 adds an inline script that an extension
 registers after the builder starts (sphinx-thebe's ``const THEBE_JS_URL = ...``, sphinx-togglebutton's selector)
 twice, once with ``filename=None`` and once with ``filename=''``; the second ``const`` is a JavaScript
@@ -24,6 +28,7 @@ SyntaxError on every page (found by ``tests/test_site.py``).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -81,7 +86,24 @@ def _drop_colab_titles(app, doctree) -> None:
                 block.rawsource = rest
 
 
+_FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
+_SUBSTITUTION = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def _substitute_in_code_fences(app, docname, source) -> None:
+    """Fill ``{{ name }}`` inside fenced code blocks with ``myst_substitutions[name]`` (Markdown pages only)."""
+    if not str(app.env.doc2path(docname)).endswith(".md"):
+        return
+    values = getattr(app.config, "myst_substitutions", {}) or {}
+
+    def fill(fence: re.Match) -> str:
+        return _SUBSTITUTION.sub(lambda m: str(values.get(m.group(1), m.group(0))), fence.group(0))
+
+    source[0] = _FENCE.sub(fill, source[0])
+
+
 def setup(app):
+    app.connect("source-read", _substitute_in_code_fences)
     app.connect("html-page-context", _drop_duplicate_scripts)
     app.connect("doctree-read", _drop_colab_titles)
     ipython_dir = _ipython_dir()
