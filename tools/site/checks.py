@@ -9,6 +9,7 @@ Scripts from CDNs (MathJax, widget managers) cannot load in the offline browser;
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ CODE_COLUMN = (
     88  # characters a code line may have (chapters/ruff.toml); such a line fits unwrapped at DESKTOP
 )
 DESKTOP, PHONE = 1280, 390  # CSS pixels: the width the layout checks run at, and a phone's
-MIN_FIGURE_SCALE = 0.85  # displayed / design width of a figure: 10 pt figure text stays >= ~11.8 CSS px
+# displayed / design width of a figure: matplotlib's "small" text (8.3 pt = 11.6 px at 100 dpi) stays >= 9 px
+MIN_FIGURE_SCALE = 0.78
 MIN_SVG_TEXT_PX = 9.0  # the smallest text of an SVG image (the course map), as displayed at DESKTOP width
 MAX_TRACEBACK_PX = 420  # an error output taller than this must scroll inside its own box
 
@@ -339,8 +341,10 @@ _LAYOUT = r"""
   for (const img of article.querySelectorAll("img")) {
     if (!visible(img) || !img.naturalWidth) continue;
     const shown = img.getBoundingClientRect().width;
+    const output = img.closest(".cell_output");
     const entry = {src: img.currentSrc || img.src, shown: shown, alt: img.alt || "",
-                   linked: !!img.closest("a[href]"), caption: ""};
+                   linked: !!img.closest("a[href]"), caption: "",
+                   single: !!output && output.querySelectorAll("img").length === 1};
     const figure = img.closest("figure");
     const caption = figure && figure.querySelector("figcaption");
     if (caption) entry.caption = caption.textContent.trim();
@@ -393,23 +397,45 @@ def check_site(site: Path, browser: Browser, page_list: list[str] | None = None)
         return [checker.check_page(page) for page in (page_list or pages(site))]
 
 
+SCREENSHOT_MODES = {
+    "light": (DESKTOP, False, False),
+    "dark": (DESKTOP, True, False),
+    "phone": (PHONE, False, True),
+}
+
+
 def take_screenshots(checker: SiteChecker, folder: Path) -> list[Path]:
-    """Landing page and the first chapter, light and dark, plus the chapter's first figure."""
+    """What a reader sees, in light and dark at DESKTOP width and on a PHONE: the landing page, the first
+    chapter's top, its first quiz after a wrong click, its first exercise with the solution open, and its
+    first figure. Files: <what>-<mode>.png in ``folder``; returns the paths written."""
     chapters = [p for p in pages(checker.site) if p.startswith("chapters/")]
     landing = "intro.html" if (checker.site / "intro.html").is_file() else pages(checker.site)[0]
-    shots = []
-    for mode in ("light", "dark"):
-        dark = mode == "dark"
-        checker.browser.open(checker.base + landing, dark=dark, settle=0.5)
-        shots.append(checker.browser.screenshot(folder / f"landing-{mode}.png"))
-        if chapters:
-            checker.browser.open(checker.base + chapters[0], dark=dark, settle=0.5)
-            shots.append(checker.browser.screenshot(folder / f"chapter-{mode}.png"))
-            found = checker.browser.evaluate(
-                "(() => { const img = document.querySelector('.cell_output img');"
-                " if (!img) return false; img.scrollIntoView({block: 'center'}); return true; })()"
-            )
-            if found:
-                checker.browser.pump(0.3)
-                shots.append(checker.browser.screenshot(folder / f"chapter-figure-{mode}.png"))
+    browser, shots = checker.browser, []
+    scroll_to = (
+        "(sel => { const e = document.querySelector(sel); if (!e) return false;"
+        " e.scrollIntoView({block: 'start'}); window.scrollBy(0, -80); return true; })(%s)"
+    )
+    try:
+        for mode, (width, dark, mobile) in SCREENSHOT_MODES.items():
+            browser.viewport(width, 900 if not mobile else 844, mobile=mobile)
+            browser.open(checker.base + landing, dark=dark, settle=0.5)
+            shots.append(browser.screenshot(folder / f"landing-{mode}.png"))
+            if not chapters:
+                continue
+            browser.open(checker.base + chapters[0], dark=dark, settle=0.5)
+            shots.append(browser.screenshot(folder / f"chapter-{mode}.png"))
+            if browser.click('.Quiz label.MCButton[data-correct="false"]'):
+                browser.evaluate(scroll_to % json.dumps(".Quiz"))
+                browser.pump(0.2)
+                shots.append(browser.screenshot(folder / f"quiz-{mode}.png"))
+            if browser.evaluate(scroll_to % json.dumps("div.solution")):
+                browser.click("div.solution .admonition-title, div.solution summary")
+                browser.evaluate(scroll_to % json.dumps("div.exercise"))
+                browser.pump(0.3)
+                shots.append(browser.screenshot(folder / f"solution-{mode}.png"))
+            if browser.evaluate(scroll_to % json.dumps(".cell_output img")):
+                browser.pump(0.3)
+                shots.append(browser.screenshot(folder / f"figure-{mode}.png"))
+    finally:
+        browser.viewport(DESKTOP)
     return shots
