@@ -18,8 +18,11 @@ from __future__ import annotations
 import functools
 import html
 import json
+import random
 import re
+from collections import Counter
 from importlib import resources
+from unittest import mock
 
 from IPython.display import HTML, Javascript, display
 
@@ -107,13 +110,42 @@ _HIDE_FALLBACK = """
 """
 
 
+_shown: Counter[str] = Counter()
+# jupyterquiz's script reads MathJax.version whenever a global MathJax exists; on a page where MathJax is
+# still only its configuration object (loading, or offline) that throws. Ask for the version first.
+_MATHJAX_CHECKS = ("typeof MathJax != 'undefined'", "typeof MathJax !== 'undefined'")
+
+
+def _jupyterquiz_outputs(question_id: str, qa: dict) -> list:
+    """jupyterquiz's outputs (HTML container, JavaScript) for one question, captured instead of displayed.
+
+    Its container id is random: seeded here from the question id (and how often it was shown), so that two
+    quizzes never share an id even after a notebook reseeds ``random``, and the learner's ``random`` stream
+    is left exactly as it was."""
+    from jupyterquiz.dynamic import display as jq_display  # imported here: `import helpers` stays cheap
+
+    outputs: list = []
+    state = random.getstate()
+    _shown[question_id] += 1
+    random.seed(f"{question_id}#{_shown[question_id]}")
+    try:
+        with mock.patch.object(jq_display, "display", outputs.append):
+            jq_display.display_quiz(
+                [_for_jupyterquiz(question_id, qa)], shuffle_answers=False, max_width=760, colors=COLORS
+            )
+    finally:
+        random.setstate(state)
+    for output in outputs:
+        if isinstance(output, Javascript):
+            for check in _MATHJAX_CHECKS:
+                output.data = output.data.replace(check, f"({check} && MathJax.version)")
+    return outputs
+
+
 def quiz(question_id: str) -> None:
     """Show the multiple-choice question ``question_id`` (e.g. "q-1.2"). Displays; returns None."""
-    import jupyterquiz  # imported here: `import helpers` stays cheap
-
     qa = question(question_id)
     display(HTML(_STYLE + _fallback(question_id, qa)))
-    jupyterquiz.display_quiz(
-        [_for_jupyterquiz(question_id, qa)], shuffle_answers=False, max_width=760, colors=COLORS
-    )
+    for output in _jupyterquiz_outputs(question_id, qa):
+        display(output)
     display(Javascript(_HIDE_FALLBACK % {"id": question_id}))

@@ -78,7 +78,6 @@ def test_quiz_cells_name_a_question_and_hold_no_answer():
 def _shown(monkeypatch) -> list:
     shown: list = []
     monkeypatch.setattr("helpers.course.quiz.display", shown.append)
-    monkeypatch.setattr("jupyterquiz.dynamic.display.display", shown.append)
     return shown
 
 
@@ -97,6 +96,23 @@ def test_quiz_shows_fallback_then_interactive_quiz_then_the_hiding_script(monkey
     assert "Not this one. That is the dtype of the inputs" in quiz_js and "Right! True division" in quiz_js
     assert 'data-course-quiz=\\"q-1.1\\"' in quiz_js
     assert '[data-quiz="q-1.1"]' in hide_js
+    # MathJax is only asked for its version once it has one (an offline or still-loading page has none)
+    assert "MathJax.version" in quiz_js
+    assert not re.search(r"typeof MathJax !==? 'undefined'\)", quiz_js), "an unguarded MathJax check is left"
+
+
+def test_two_quizzes_never_share_a_container_and_leave_random_alone(monkeypatch):
+    """jupyterquiz names its container with Python's random: a reseeded notebook must not repeat a name."""
+    import random
+
+    shown = _shown(monkeypatch)
+    ids = []
+    for question_id in ("q-8.2", "q-8.3", "q-8.2"):
+        random.seed(0)  # what a chapter does between quizzes
+        quiz(question_id)
+        assert random.random() == random.Random(0).random(), "quiz() used up the notebook's random numbers"
+        ids.append(re.search(r'<div id="(\w+)"', shown[-3].data).group(1))
+    assert len(set(ids)) == 3, ids
 
 
 def test_text_becomes_safe_html():
