@@ -302,7 +302,7 @@ def trajectory_grid(
     fig, axes = plt.subplots(
         len(optimizers),
         len(lrs),
-        figsize=(3.0 * len(lrs), 2.3 * len(optimizers)),
+        figsize=(min(8.6, 2.3 * len(lrs)), 2.3 * len(optimizers)),  # at most the text column's width
         squeeze=False,
         sharex=True,
         sharey=True,

@@ -355,7 +355,8 @@ _LAYOUT = r"""
       entry.design = parseFloat(box || img.naturalWidth);
       entry.min_text_px = sizes.length ? Math.min(...sizes) * shown / entry.design : null;
     } else {
-      entry.design = parseFloat(img.getAttribute("width")) || img.naturalWidth;
+      // myst-nb writes a retina figure's display size as an inline style (width: 547px); else the PNG's size
+      entry.design = parseFloat(img.style.width) || parseFloat(img.getAttribute("width")) || img.naturalWidth;
     }
     entry.scale = shown / entry.design;
     figures.push(entry);
