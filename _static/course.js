@@ -90,8 +90,14 @@
   }
 
   function solutionTitles() {
-    document.querySelectorAll("div.solution .admonition-title a, div.solution summary a").forEach(link => {
-      link.addEventListener("click", e => e.preventDefault());   // the click still reaches the toggle
+    // sphinx-togglebutton toggles when the title itself is clicked, not a link inside it (and then throws)
+    document.querySelectorAll("div.solution .admonition-title a").forEach(link => {
+      link.addEventListener("click", e => {
+        e.preventDefault();
+        e.stopPropagation();
+        const button = link.closest(".admonition-title").querySelector(".toggle-button");
+        if (button) button.click();
+      });
     });
   }
 

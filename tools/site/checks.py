@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -246,10 +247,13 @@ class SiteChecker:
         finally:
             self.browser.viewport(DESKTOP)
 
-    def layout_problems(self, page: str, width: int = DESKTOP) -> list[str]:
+    def layout_problems(
+        self, page: str, width: int = DESKTOP, wide_figures: Collection[str] = ()
+    ) -> list[str]:
         """One line per code block that overflows its column (or whose lines of at most CODE_COLUMN characters
         would not fit unwrapped), unreadable figure or over-tall traceback. Longer code lines wrap on a wide
-        page (course.css): ``layout(page)["long_lines"]`` lists them, not a problem here."""
+        page (course.css): ``layout(page)["long_lines"]`` lists them, not a problem here. ``wide_figures``: ids
+        of figures (their caption's name) not to measure."""
         found = self.layout(page, width)
         problems = [
             f"code overflows its column by {b['hidden_px']} px (longest line {b['longest']} characters): "
@@ -263,7 +267,9 @@ class SiteChecker:
             if b["longest"] <= CODE_COLUMN
         ]
         for fig in found["figures"]:
-            name = fig["src"].rsplit("/", 1)[-1]
+            if fig["figure_id"] and fig["figure_id"] in wide_figures:
+                continue
+            name = fig["figure_id"] or fig["src"].rsplit("/", 1)[-1]
             if fig.get("min_text_px") is not None:
                 if fig["min_text_px"] < MIN_SVG_TEXT_PX:
                     problems.append(
@@ -346,6 +352,7 @@ _LAYOUT = r"""
                    linked: !!img.closest("a[href]"), caption: "",
                    single: !!output && output.querySelectorAll("img").length === 1};
     const figure = img.closest("figure");
+    entry.figure_id = figure ? figure.id : "";
     const caption = figure && figure.querySelector("figcaption");
     if (caption) entry.caption = caption.textContent.trim();
     if (/\.svg(\?|$)/.test(entry.src)) {
