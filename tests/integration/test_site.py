@@ -24,6 +24,7 @@ import pytest
 from tools.site.browser import Browser, find_chromium, serve
 from tools.site.checks import (
     CODE_COLUMN,
+    DESKTOP,
     SiteChecker,
     colab_url,
     pages,
@@ -374,3 +375,18 @@ def test_website_shows_no_colab_form_titles(checker, browser):
             "[...document.querySelectorAll('.cell_input pre')].map(p => p.textContent).join('\\n')"
         )
         assert "# @title" not in text and "double-click to show" not in text, page
+
+
+@pytest.mark.parametrize("width", [1920, DESKTOP, 390])
+def test_one_search_field(checker, browser, width):
+    """The sidebar's search field (or, on a phone, the top bar's search icon): never two of them."""
+    browser.viewport(width, 900, mobile=width < 500)
+    try:
+        browser.open(checker.base + (CHAPTERS[0] if CHAPTERS else "intro.html"))
+        visible = browser.evaluate(
+            "[...document.querySelectorAll('.search-button-field, .search-button')]"
+            ".filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 0).length"
+        )
+    finally:
+        browser.viewport(DESKTOP)
+    assert visible == 1, f"{visible} search fields at {width} px"
