@@ -12,7 +12,7 @@
 
   function lightbox() {
     const figures = document.querySelectorAll(
-      "article .cell_output img, article figure img, article img.course-enlargeable"
+      "article.bd-article img"
     );
     if (!figures.length) return;
     const box = document.createElement("div");
