@@ -390,3 +390,18 @@ def test_one_search_field(checker, browser, width):
     finally:
         browser.viewport(DESKTOP)
     assert visible == 1, f"{visible} search fields at {width} px"
+
+
+def test_printed_code_wraps(checker, browser):
+    """Printing (to paper or PDF) clips what overflows: in print media every code block wraps instead."""
+    page = next((p for p in CHAPTERS if p.startswith("chapters/04")), CHAPTERS[0])
+    browser.open(checker.base + page)
+    browser.send("Emulation.setEmulatedMedia", media="print")
+    try:
+        cut = browser.evaluate(
+            "[...document.querySelectorAll('article pre')].filter(p => p.offsetParent !== null"
+            " && p.scrollWidth > p.clientWidth + 1).length"
+        )
+    finally:
+        browser.send("Emulation.setEmulatedMedia", media="")
+    assert cut == 0, f"{cut} code blocks of {page} would lose text when printed"
