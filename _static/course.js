@@ -33,14 +33,18 @@
     box.addEventListener("click", close);
     document.addEventListener("keydown", e => { if (e.key === "Escape" && !box.hidden) close(); });
     figures.forEach(img => {
-      if (img.closest("a[href]")) return;          // already a link: leave it alone
+      // A figure Sphinx links to its own image file (a.image-reference) opens in the lightbox instead; any
+      // other link around an image is left alone. Without JavaScript the link still shows the full image.
+      const link = img.closest("a[href]");
+      if (link && !link.classList.contains("image-reference")) return;
+      if (link) link.addEventListener("click", e => e.preventDefault());
       img.classList.add("course-enlargeable");
       img.tabIndex = 0;
       img.setAttribute("role", "button");
       img.title = "Click to enlarge";
       function open() {
         opener = img;
-        big.src = img.currentSrc || img.src;
+        big.src = link ? link.href : (img.currentSrc || img.src);
         big.alt = img.alt;
         box.hidden = false;
         document.body.classList.add("course-lightbox-open");

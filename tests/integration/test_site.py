@@ -333,11 +333,11 @@ def test_figures_have_captions_alt_text_and_enlarge(checker, browser):
     assert not missing, "\n".join(missing)
     page = next(p for p in CHAPTERS if checker.layout(p)["figures"])
     browser.open(checker.base + page)
-    assert browser.click("img.course-enlargeable")
+    assert browser.click("figure img.course-enlargeable")
     state = browser.evaluate(
         "(() => { const box = document.querySelector('.course-lightbox'); const img = box.querySelector('img');"
         " return {open: !box.hidden, width: img.getBoundingClientRect().width,"
-        " inline: document.querySelector('img.course-enlargeable').getBoundingClientRect().width}; })()"
+        " inline: document.querySelector('figure img.course-enlargeable').getBoundingClientRect().width}; })()"
     )
     assert state["open"] and state["width"] > state["inline"], state
     browser.send(

@@ -188,11 +188,15 @@ class Browser:
         """Click (a real mouse press and release) the middle of the ``index``-th element matching ``selector``.
 
         Returns False when there is no such element or it is not visible."""
-        box = self.evaluate(
+        where = (
             f"(() => {{ const e = document.querySelectorAll({json.dumps(selector)})[{index}];"
             " if (!e) return null; e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
             " return r.width && r.height ? {x: r.x + r.width / 2, y: r.y + r.height / 2} : null; })()"
         )
+        box = self.evaluate(where)
+        if not box:  # a lazily loaded image has no size until it is scrolled to and loaded
+            self.pump(0.5)
+            box = self.evaluate(where)
         if not box:
             return False
         for kind in ("mousePressed", "mouseReleased"):
