@@ -11,6 +11,14 @@ any notebook runs, we point ``IPYTHONDIR`` at a temporary IPython profile whose 
 
 Learners' own Jupyter/Colab sessions are not affected: this runs only inside the book build.
 
+On the website, the first line of a code cell that is Colab's form title (``# @title Solution to exercise 1.1
+(double-click to show)``) is dropped: it is an instruction for Colab, meaningless on a page where the
+solution is a dropdown. The notebooks keep it.
+
+MyST substitutions (``{{ repository_url }}``, from ``parse.myst_substitutions`` in ``_config.yml``) are also
+filled in inside fenced code blocks of Markdown pages, where MyST leaves them alone, so that a command such as
+``git clone {{ repository_url }}`` on the setup page can be copied and pasted as shown.
+
 It also removes duplicated inline scripts from every page. Sphinx 7.4 adds an inline script that an extension
 registers after the builder starts (sphinx-thebe's ``const THEBE_JS_URL = ...``, sphinx-togglebutton's selector)
 twice, once with ``filename=None`` and once with ``filename=''``; the second ``const`` is a JavaScript
@@ -20,6 +28,7 @@ SyntaxError on every page (found by ``tests/test_site.py``).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -62,8 +71,41 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> No
     scripts[:] = unique  # the same list object the page template renders
 
 
+def _drop_colab_titles(app, doctree) -> None:
+    """Remove a leading ``# @title ...`` line from every code cell's source shown on the page."""
+    from docutils import nodes
+
+    for container in doctree.findall(nodes.container):
+        if "cell_input" not in container.get("classes", []):
+            continue
+        for block in container.findall(nodes.literal_block):
+            text = block.astext()
+            first, _, rest = text.partition("\n")
+            if first.lstrip().startswith("# @title"):
+                block.children = [nodes.Text(rest)]
+                block.rawsource = rest
+
+
+_FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
+_SUBSTITUTION = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def _substitute_in_code_fences(app, docname, source) -> None:
+    """Fill ``{{ name }}`` inside fenced code blocks with ``myst_substitutions[name]`` (Markdown pages only)."""
+    if not str(app.env.doc2path(docname)).endswith(".md"):
+        return
+    values = getattr(app.config, "myst_substitutions", {}) or {}
+
+    def fill(fence: re.Match) -> str:
+        return _SUBSTITUTION.sub(lambda m: str(values.get(m.group(1), m.group(0))), fence.group(0))
+
+    source[0] = _FENCE.sub(fill, source[0])
+
+
 def setup(app):
+    app.connect("source-read", _substitute_in_code_fences)
     app.connect("html-page-context", _drop_duplicate_scripts)
+    app.connect("doctree-read", _drop_colab_titles)
     ipython_dir = _ipython_dir()
     os.environ["IPYTHONDIR"] = str(ipython_dir)
     app.connect("build-finished", lambda app, exc: shutil.rmtree(ipython_dir, ignore_errors=True))

@@ -194,9 +194,11 @@ def plot_activation(
 
 
 def plot_activation_grid(
-    names: Sequence[str] | None = None, x: torch.Tensor | None = None, ncols: int = 4
+    names: Sequence[str] | None = None, x: torch.Tensor | None = None, ncols: int = 3
 ) -> Figure:
     """The static version of the explorer: one panel per activation, f solid and f' dashed.
+
+    Sized for the book's text column (about 7.8 inches wide with 3 columns), text at 9 points or more.
 
     Activations with a parameter are drawn for each value in their ``showcase`` (one colour per value).
     names: which activations (default: all of ACTIVATIONS). Returns the figure.
@@ -210,7 +212,7 @@ def plot_activation_grid(
         raise ValueError(f"ncols must be a positive int, got {ncols!r}")
     ncols = min(ncols, len(specs))
     nrows = (len(specs) + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.7 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.3 * nrows), squeeze=False)
     for ax in axes.flat[len(specs) :]:
         ax.axis("off")
     for ax, spec in zip(axes.flat, specs):
@@ -223,8 +225,10 @@ def plot_activation_grid(
         if spec.param:
             ax.legend(
                 handles=[line for line in ax.lines if line.get_label() in labels],
-                fontsize=7,
+                fontsize=9,
                 loc="upper left",
+                handlelength=1.2,
+                borderaxespad=0.2,
             )
     fig.suptitle("activation f (solid) and its derivative f' (dashed, by autograd)")
     fig.tight_layout()

@@ -302,7 +302,7 @@ def trajectory_grid(
     fig, axes = plt.subplots(
         len(optimizers),
         len(lrs),
-        figsize=(3.0 * len(lrs), 2.3 * len(optimizers)),
+        figsize=(min(8.6, 2.3 * len(lrs)), 2.3 * len(optimizers)),  # at most the text column's width
         squeeze=False,
         sharex=True,
         sharey=True,
@@ -317,7 +317,7 @@ def trajectory_grid(
             final = float(loss_along(path[-1:], surf)[0])
             blew_up = len(path) < steps + 1 or final > float(loss_along(path[:1], surf)[0])
             ax.set_title(
-                f"{name}, lr={lr:g}\n" + ("diverged" if blew_up else f"final loss {final:.2g}"), fontsize=8
+                f"{name}, lr={lr:g}\n" + ("diverged" if blew_up else f"final loss {final:.2g}"), fontsize=9
             )
             ax.set(xlabel="x" if row == len(optimizers) - 1 else "", ylabel="y" if col == 0 else "")
     fig.tight_layout()
@@ -365,20 +365,22 @@ def record_lrs(
     return lrs
 
 
-def plot_lr_schedules(schedules: Mapping[str, Sequence[float]], ncols: int = 4) -> Figure:
-    """Small multiples of learning-rate schedules: name -> list of lr per step. Returns the Figure."""
+def plot_lr_schedules(schedules: Mapping[str, Sequence[float]], ncols: int = 3) -> Figure:
+    """Small multiples of learning-rate schedules: name -> list of lr per step. Returns the Figure.
+
+    Sized for the book's text column: 3 panels per row (about 7.8 inches), text at 9 points or more."""
     if not isinstance(schedules, Mapping) or not schedules:
         raise ValueError("schedules must be a non-empty dict {name: list of learning rates}")
     if any(len(values) == 0 for values in schedules.values()):
         raise ValueError("every schedule needs at least one learning rate")
     ncols = max(1, min(ncols, len(schedules)))
     nrows = (len(schedules) + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.4 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.2 * nrows), squeeze=False)
     for ax in axes.flat[len(schedules) :]:
         ax.axis("off")
     for ax, (name, values) in zip(axes.flat, schedules.items()):
         ax.plot(range(len(values)), list(values), color="C0")
-        ax.set_title(name, fontsize=9)
+        ax.set_title(name, fontsize=10)
         ax.set(xlabel="step", ylabel="lr")
         ax.grid(alpha=0.3)
     fig.tight_layout()
