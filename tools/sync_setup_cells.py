@@ -35,20 +35,32 @@ def helpers_version() -> str:
 
 def setup_source(url: str, branch: str, version: str) -> str:
     """The setup cell's code: in Colab, install helpers from the repository at the book's branch."""
+    # Written the way `ruff format chapters/` (88 columns) leaves it, so formatting never makes it stale.
     return f'''# @title Setup: run me first in Colab (installs the book's helpers; elsewhere does nothing)
 # Generated from _config.yml by tools/sync_setup_cells.py: do not edit by hand.
 import importlib, os, subprocess, sys
 
 IN_COLAB = "google.colab" in sys.modules
 if IN_COLAB:
-    source = os.environ.get("HELPERS_SOURCE", "git+{url}@{branch}")
+    source = os.environ.get(
+        "HELPERS_SOURCE",
+        "git+{url}@{branch}",
+    )
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", source], check=True)
-    importlib.invalidate_caches()  # let this running Python see the package pip just installed
+    # let this running Python see the package pip just installed
+    importlib.invalidate_caches()
     import helpers, torch
-    assert helpers.__version__ == "{version}", f"expected helpers {version}, got {{helpers.__version__}}"
+
+    assert helpers.__version__ == "{version}", (
+        f"expected helpers {version}, got {{helpers.__version__}}"
+    )
     print(f"helpers {{helpers.__version__}} installed from {{source}}")
-    print("GPU:", torch.cuda.get_device_name(0) if torch.cuda.is_available()
-          else "none (Runtime > Change runtime type > T4 GPU to use one)")'''
+    print(
+        "GPU:",
+        torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else "none (Runtime > Change runtime type > T4 GPU to use one)",
+    )'''
 
 
 def notebooks() -> list[Path]:

@@ -17,7 +17,7 @@ import pytest
 
 from tools.course import ROOT
 from tools.learner_notebooks import build
-from tools.site.check_site import Browser, find_chromium
+from tools.site.browser import Browser, find_chromium
 
 jupyterlab = pytest.importorskip("jupyterlab", reason="JupyterLab is not installed (pip install jupyterlab)")
 CHROMIUM = find_chromium()

@@ -215,7 +215,7 @@ def test_generated_notebooks_are_not_tracked_by_git():
 
 def test_colab_opens_the_notebooks_branch_named_once_in_the_config(tmp_path):
     from tools.course import notebooks_branch, repository
-    from tools.site.check_site import colab_url
+    from tools.site.checks import colab_url
 
     assert notebooks_branch() == "notebooks" != repository()[1]
     assert "/blob/notebooks/chapters/01_tensors.ipynb" in colab_url("chapters/01_tensors.ipynb")
