@@ -428,8 +428,12 @@ def expect_tensor(
     check_dtype: bool = True,
     atol: float = 1e-6,
     rtol: float = 1e-5,
+    hint: str = "",
 ) -> None:
-    """Compare a learner's tensor with the expected one, explaining the first difference found."""
+    """Compare a learner's tensor with the expected one, explaining the first difference found.
+
+    hint: a sentence added when the values differ (not for a wrong type, shape or dtype), e.g. the usual cause.
+    """
     if actual is None:
         raise NotSolved
     expect(isinstance(actual, torch.Tensor), f"{what} should be a torch.Tensor, got {type(actual).__name__}.")
@@ -446,5 +450,6 @@ def expect_tensor(
         a, e = a.double(), e.double()
         expect(
             torch.allclose(a, e, atol=atol, rtol=rtol, equal_nan=True),
-            f"{what} has the right shape but values differ (largest difference {float((a - e).abs().max()):.3g}).",
+            f"{what} has the right shape but values differ (largest difference {float((a - e).abs().max()):.3g})."
+            + (f" Hint: {hint}" if hint else ""),
         )

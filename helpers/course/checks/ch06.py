@@ -268,20 +268,24 @@ def check_ex_6_6(channel_mean_std):
         expected_mean = everything.double().mean(dim=(0, 2, 3)).float()
         expected_std = everything.double().std(dim=(0, 2, 3), correction=0).float()
         what = f"for {channels}-channel batches of sizes {list(sizes)}"
-        try:
-            expect_tensor(mean, expected_mean, f"the mean {what}", atol=1e-4, rtol=1e-4)
-        except ExerciseFailed as failure:
-            raise ExerciseFailed(
-                f"{failure} Hint: every pixel value counts once, so a bigger batch weighs more: "
-                "keep a count and a sum per channel."
-            ) from None
-        try:
-            expect_tensor(std, expected_std, f"the std {what}", atol=1e-4, rtol=1e-4)
-        except ExerciseFailed as failure:
-            raise ExerciseFailed(
-                f"{failure} Hint: the population variance is mean(x**2) - mean(x)**2 over all values "
-                "of a channel (divide by the count, correction=0), accumulated in float64."
-            ) from None
+        expect_tensor(
+            mean,
+            expected_mean,
+            f"the mean {what}",
+            atol=1e-4,
+            rtol=1e-4,
+            hint="every pixel value counts once, so a bigger batch weighs more: keep a count and a sum "
+            "per channel.",
+        )
+        expect_tensor(
+            std,
+            expected_std,
+            f"the std {what}",
+            atol=1e-4,
+            rtol=1e-4,
+            hint="the population variance is mean(x**2) - mean(x)**2 over all values of a channel "
+            "(divide by the count, correction=0), accumulated in float64.",
+        )
 
 
 def _padding(batches, lengths):
