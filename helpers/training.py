@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,19 @@ def _check_optimizer(model: nn.Module, optimizer: torch.optim.Optimizer) -> None
             "model: it was built for another model object (re-running the cell that creates the model "
             "makes a new one). Create the optimizer again after the model, e.g. "
             "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)"
+        )
+
+
+def _check_parameters_moved(model: nn.Module, before: list[torch.Tensor], epoch: int) -> None:
+    """After the first epoch of fit: warn when no trainable parameter changed (training does nothing)."""
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if all(torch.equal(p.detach(), b) for p, b in zip(trainable, before)):
+        warnings.warn(
+            f"after epoch {epoch} no parameter of the model has changed, so training does nothing: is the "
+            "learning rate 0, is the loss cut off from the model (computed from .item(), .detach() or under "
+            "torch.no_grad()), or are all gradients zero?",
+            RuntimeWarning,
+            stacklevel=3,
         )
 
 
@@ -475,6 +489,8 @@ def fit(
         if verbose:
             print(f"resumed from {resume_from}: epoch {state['epoch']} done, continuing with epoch {start}")
 
+    # A snapshot to notice a run in which nothing learns (checked once, after the first epoch of this call).
+    snapshot: list[torch.Tensor] | None = [p.detach().clone() for p in model.parameters() if p.requires_grad]
     for epoch in range(start, epochs + 1):
         began = time.perf_counter()
         sampler = getattr(train_loader, "sampler", None)
@@ -491,6 +507,9 @@ def fit(
                 val_loss, val_acc = _run_epoch(
                     model, val_loader, loss_fn, None, False, "validation", max_steps, epoch
                 )
+        if snapshot is not None:
+            _check_parameters_moved(model, snapshot, epoch)
+            snapshot = None
         if distributed.is_distributed():  # every process reports the mean over all of them
             train_loss, train_acc, val_loss, val_acc = (
                 float(distributed.all_reduce_mean(v)) for v in (train_loss, train_acc, val_loss, val_acc)

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+import helpers
 from helpers import MLP, evaluate, fit, predict, seed_everything, train_one_epoch
 
 
@@ -71,18 +72,19 @@ def test_early_stopping_and_checkpoint(tmp_path):
     model, loader, val_loader, loss_fn, _ = setup()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # never improves after epoch 1
     path = tmp_path / "best.pt"
-    history = fit(
-        model,
-        loader,
-        val_loader,
-        loss_fn,
-        optimizer,
-        epochs=10,
-        patience=2,
-        checkpoint_path=path,
-        progress=False,
-        verbose=False,
-    )
+    with pytest.warns(RuntimeWarning, match="no parameter of the model has changed"):  # lr=0, on purpose
+        history = fit(
+            model,
+            loader,
+            val_loader,
+            loss_fn,
+            optimizer,
+            epochs=10,
+            patience=2,
+            checkpoint_path=path,
+            progress=False,
+            verbose=False,
+        )
     assert len(history["train_loss"]) == 3 and path.is_file()
 
 
@@ -159,3 +161,24 @@ def test_missing_optimizer_and_val_loader_requirements():
         fit(model, loader, None, loss_fn, optimizer, epochs=1, patience=2)
     with pytest.raises(ValueError, match="patience"):
         fit(model, loader, loader, loss_fn, optimizer, epochs=1, patience=0)
+
+
+@pytest.mark.parametrize(
+    "make_loss",
+    [
+        lambda: nn.CrossEntropyLoss(),  # with lr=0 below
+        lambda: (
+            lambda outputs, targets: nn.functional.cross_entropy(outputs, targets).detach().requires_grad_()
+        ),
+    ],
+    ids=["learning rate 0", "loss cut off from the model"],
+)
+def test_fit_warns_when_no_parameter_changes(make_loss):
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 4), torch.randint(0, 3, (32,))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=8)
+    model = nn.Linear(4, 3)
+    lr = 0.0 if "CrossEntropy" in repr(make_loss()) else 0.1
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    with pytest.warns(RuntimeWarning, match="after epoch 1 no parameter of the model has changed"):
+        helpers.fit(model, loader, None, make_loss(), optimizer, epochs=2, progress=False, verbose=False)
