@@ -256,6 +256,7 @@ KILLED_SAVER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # subprocesses killed mid-save: seconds
 @pytest.mark.skipif(os.name != "posix", reason="kill -9 is POSIX")
 def test_kill_9_during_a_large_save_keeps_the_previous_checkpoint(tmp_path):
     path = tmp_path / "big.pt"

@@ -126,6 +126,7 @@ def test_deterministic_must_be_a_bool(bad):
         seed_everything(0, deterministic=bad)
 
 
+@pytest.mark.slow  # starts a fresh Python: seconds
 def test_seed_everything_does_not_pretend_to_set_pythonhashseed():
     code = "import os, helpers; helpers.seed_everything(5); print(os.environ.get('PYTHONHASHSEED'))"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
