@@ -51,6 +51,14 @@ def pytest_runtest_call(item):
     return result
 
 
+def pytest_ignore_collect(collection_path, config):
+    """Under ``-m "not slow"`` the notebooks (all slow) are not even collected: nbval's collection of ten
+    chapters costs more time than the whole fast lane runs."""
+    if collection_path.suffix == ".ipynb" and "not slow" in (config.getoption("markexpr") or ""):
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         path = item.path.as_posix()
