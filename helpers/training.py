@@ -13,6 +13,7 @@ became nan or inf, and a one-shot iterator that is empty after its first epoch.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
@@ -247,9 +248,20 @@ def _run_epoch(
     desc: str,
     max_steps: int | None = None,
     epoch: int | None = None,
+    amp: torch.dtype | None = None,
+    non_blocking: bool = False,
+    scaler: torch.amp.GradScaler | None = None,
+    net: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[float, float]:
-    """Shared body of train_one_epoch and evaluate: returns (mean loss, accuracy or nan)."""
+    """Shared body of train_one_epoch and evaluate: returns (mean loss, accuracy or nan).
+
+    amp: run forward and loss under torch.autocast with this dtype (None: full precision).
+    scaler: a GradScaler for float16 training (None: plain backward and step).
+    net: what to call for the forward pass (a torch.compile'd model); default ``model`` itself.
+    """
     device = model_device(model)
+    net = model if net is None else net
+    autocast = (lambda: torch.autocast(device.type, dtype=amp)) if amp is not None else contextlib.nullcontext
     param_dtype = _float_dtype(model)
     on_cpu = device.type == "cpu"
     batch_losses: list[torch.Tensor] = []  # stay on the device: no sync per batch
@@ -266,10 +278,12 @@ def _run_epoch(
         inputs, targets = _split_batch(batch, "the data loader")
         _check_inputs(inputs, param_dtype)
         labels_on_cpu = isinstance(targets, torch.Tensor) and targets.device.type == "cpu"
-        inputs, targets = inputs.to(device), targets.to(device)
+        inputs = inputs.to(device, non_blocking=non_blocking)
+        targets = targets.to(device, non_blocking=non_blocking)
         if optimizer is not None:
             optimizer.zero_grad()
-        outputs = model(inputs)
+        with autocast():
+            outputs = net(inputs)
         if i == 0:
             task = _task(loss_fn, targets)
         _check_targets(task, loss_fn, outputs, targets)
@@ -282,7 +296,8 @@ def _run_epoch(
                 getattr(loss_fn, "ignore_index", None),
             )
         try:
-            loss = loss_fn(outputs, targets)
+            with autocast():
+                loss = loss_fn(outputs, targets)
         except (IndexError, RuntimeError):
             if class_labels:  # on the CPU torch refuses out-of-range labels: say which and what to do
                 _check_label_range(targets, outputs.shape[1], getattr(loss_fn, "ignore_index", None))
@@ -294,7 +309,11 @@ def _run_epoch(
             )
         if on_cpu and not math.isfinite(loss.item()):  # on the CPU .item() is cheap: stop at once
             raise _nonfinite_error(loss.item(), desc, i + 1, epoch, training)
-        if optimizer is not None:
+        if optimizer is not None and scaler is not None:
+            scaler.scale(loss).backward()  # float16: scale the loss up so small gradients do not underflow
+            scaler.step(optimizer)  # unscales, and skips the step if a gradient is inf/nan
+            scaler.update()
+        elif optimizer is not None:
             loss.backward()
             optimizer.step()
         batch_losses.append(loss.detach())
@@ -336,6 +355,21 @@ def _check_loop_arguments(model: Any, loader: Any, loss_fn: Any, name: str = "lo
     check.loss_function("loss_fn", loss_fn)
 
 
+def _check_amp(amp: Any) -> torch.dtype | None:
+    """amp must be None, torch.bfloat16 or torch.float16."""
+    if amp is None or amp in (torch.bfloat16, torch.float16):
+        return amp
+    raise TypeError(
+        "amp must be None (full precision), torch.bfloat16 or torch.float16 (mixed precision under "
+        f"torch.autocast), got {check.describe(amp)}"
+    )
+
+
+def _make_scaler(amp: torch.dtype | None, device: torch.device) -> torch.amp.GradScaler | None:
+    """float16 needs loss scaling so small gradients do not underflow; bfloat16 has float32's range."""
+    return torch.amp.GradScaler(device.type) if amp == torch.float16 else None
+
+
 def train_one_epoch(
     model: nn.Module,
     loader: Iterable,
@@ -343,6 +377,10 @@ def train_one_epoch(
     optimizer: torch.optim.Optimizer,
     progress: bool = False,
     max_steps: int | None = None,
+    *,
+    amp: torch.dtype | None = None,
+    scaler: torch.amp.GradScaler | None = None,
+    non_blocking: bool = False,
 ) -> tuple[float, float]:
     """Train ``model`` for one pass over ``loader``.
 
@@ -351,6 +389,10 @@ def train_one_epoch(
     per binary label) or nn.MSELoss() (regression), or any function (outputs, targets) -> loss.
     progress: show a tqdm bar (default False). max_steps: stop after this many batches (default None: the
     whole loader; set it for an endless stream).
+    amp: None (default, full precision), torch.bfloat16 or torch.float16: forward and loss run under
+    ``torch.autocast(device_type, dtype=amp)`` (Chapter 9). scaler: a ``torch.amp.GradScaler`` to scale
+    float16 losses (default None; pass the same one every epoch). non_blocking: copy batches to the device
+    with ``non_blocking=True`` (default False; it overlaps copies only from pinned memory to a GPU).
     Returns (mean training loss per sample, accuracy in [0, 1]); accuracy is nan for regression targets.
     Raises FloatingPointError when the loss becomes nan or inf, and a TypeError/ValueError naming the fix
     for targets or inputs that do not suit the loss and the model.
@@ -361,9 +403,15 @@ def train_one_epoch(
     check.optimizer("optimizer", optimizer)
     check.boolean("progress", progress)
     max_steps = check.optional_positive_int("max_steps", max_steps)
+    amp = _check_amp(amp)
+    if scaler is not None and not isinstance(scaler, torch.amp.GradScaler):
+        raise TypeError(f"scaler must be a torch.amp.GradScaler or None, got {check.describe(scaler)}")
+    check.boolean("non_blocking", non_blocking)
     _check_optimizer(model, optimizer)
     model.train()
-    return _run_epoch(model, loader, loss_fn, optimizer, progress, "train", max_steps)
+    return _run_epoch(
+        model, loader, loss_fn, optimizer, progress, "train", max_steps, None, amp, non_blocking, scaler
+    )
 
 
 @torch.no_grad()
@@ -373,17 +421,26 @@ def evaluate(
     loss_fn: LossFn,
     progress: bool = False,
     max_steps: int | None = None,
+    *,
+    amp: torch.dtype | None = None,
+    non_blocking: bool = False,
 ) -> tuple[float, float]:
     """Evaluate ``model`` on ``loader`` in eval mode without tracking gradients.
 
     progress: show a tqdm bar (default False). max_steps: stop after this many batches (default None).
+    amp: None (default), torch.bfloat16 or torch.float16: run under torch.autocast with that dtype.
+    non_blocking: copy batches with ``non_blocking=True`` (default False).
     Returns (mean loss per sample, accuracy in [0, 1]; nan for regression targets).
     """
     _check_loop_arguments(model, loader, loss_fn)
     check.boolean("progress", progress)
     max_steps = check.optional_positive_int("max_steps", max_steps)
+    amp = _check_amp(amp)
+    check.boolean("non_blocking", non_blocking)
     model.eval()
-    return _run_epoch(model, loader, loss_fn, None, progress, "validation", max_steps)
+    return _run_epoch(
+        model, loader, loss_fn, None, progress, "validation", max_steps, None, amp, non_blocking
+    )
 
 
 def _step_scheduler(scheduler: Any, val_loss: float) -> None:
@@ -407,6 +464,9 @@ def fit(
     resume_from: str | Path | None = None,
     patience: int | None = None,
     max_steps: int | None = None,
+    amp: torch.dtype | None = None,
+    non_blocking: bool = False,
+    compile: bool = False,
     progress: bool = True,
     verbose: bool = True,
 ) -> History:
@@ -425,6 +485,14 @@ def fit(
       so 2 + 2 epochs give the same parameters as 4 uninterrupted ones (bit for bit on the CPU). Default None.
     patience: stop early after this many epochs without a better validation loss. Default None (never).
     max_steps: at most this many batches per training and per validation pass (default None: whole loaders).
+    amp: mixed precision (Chapter 9), off by default (None). torch.bfloat16 runs forward and loss under
+      ``torch.autocast(device_type, dtype=torch.bfloat16)`` (CPU or GPU; no scaling needed);
+      torch.float16 also scales the loss with a ``torch.amp.GradScaler`` (meant for CUDA GPUs), whose state
+      the checkpoints hold.
+    non_blocking: copy each batch with ``.to(device, non_blocking=True)`` (default False). It overlaps the copy
+      with computation only from pinned memory to a GPU: build the loader with ``pin_memory=True``.
+    compile: train and validate through ``torch.compile(model)`` (default False). The first epoch pays the
+      compilation (seconds to minutes); checkpoints hold the plain model's weights (no ``_orig_mod.`` prefix).
     progress: show a tqdm progress bar per epoch (default True). verbose: print one line per epoch
       (default True).
     Returns a history dict of lists, one value per epoch: train_loss, train_acc, val_loss, val_acc
@@ -446,6 +514,9 @@ def fit(
     epochs = check.positive_int("epochs", epochs)
     patience = check.optional_positive_int("patience", patience)
     max_steps = check.optional_positive_int("max_steps", max_steps)
+    amp = _check_amp(amp)
+    check.boolean("non_blocking", non_blocking)
+    check.boolean("compile", compile)
     check.boolean("progress", progress)
     check.boolean("verbose", verbose)
     paths = {}
@@ -473,6 +544,8 @@ def fit(
     main = distributed.is_main_process()  # rank 0, or the only process
     progress, verbose = progress and main, verbose and main
     plain = model.module if isinstance(model, DistributedDataParallel) else model  # what checkpoints hold
+    net = torch.compile(model) if compile else model  # shares the model's parameters
+    scaler = _make_scaler(amp, model_device(model))
 
     history: History = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
     best_loss, bad_epochs, start = math.inf, 0, 1
@@ -480,7 +553,13 @@ def fit(
         from .checkpoint import load_checkpoint
 
         state = load_checkpoint(
-            resume_from, plain, optimizer, scheduler=scheduler, train_loader=train_loader, restore_rng=True
+            resume_from,
+            plain,
+            optimizer,
+            scheduler=scheduler,
+            scaler=scaler,
+            train_loader=train_loader,
+            restore_rng=True,
         )
         saved = state.get("extra", {}).get("fit", {})
         history = {key: list(saved.get("history", {}).get(key, [])) for key in history}
@@ -498,14 +577,36 @@ def fit(
             sampler.set_epoch(epoch)  # a new shuffle every epoch, the same on every process
         model.train()
         train_loss, train_acc = _run_epoch(
-            model, train_loader, loss_fn, optimizer, progress, "train", max_steps, epoch
+            model,
+            train_loader,
+            loss_fn,
+            optimizer,
+            progress,
+            "train",
+            max_steps,
+            epoch,
+            amp,
+            non_blocking,
+            scaler,
+            net,
         )
         val_loss, val_acc = math.nan, math.nan
         if val_loader is not None:
             model.eval()
             with torch.no_grad():
                 val_loss, val_acc = _run_epoch(
-                    model, val_loader, loss_fn, None, False, "validation", max_steps, epoch
+                    model,
+                    val_loader,
+                    loss_fn,
+                    None,
+                    False,
+                    "validation",
+                    max_steps,
+                    epoch,
+                    amp,
+                    non_blocking,
+                    None,
+                    net,
                 )
         if snapshot is not None:
             _check_parameters_moved(model, snapshot, epoch)
@@ -533,7 +634,16 @@ def fit(
                 continue
             if main:
                 _save_fit_state(
-                    path, plain, optimizer, scheduler, train_loader, epoch, history, best_loss, bad_epochs
+                    path,
+                    plain,
+                    optimizer,
+                    scheduler,
+                    scaler,
+                    train_loader,
+                    epoch,
+                    history,
+                    best_loss,
+                    bad_epochs,
                 )
         if paths and distributed.is_distributed():
             torch.distributed.barrier()  # no rank reads a checkpoint before rank 0 has written it
@@ -549,6 +659,7 @@ def _save_fit_state(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     scheduler: Any,
+    scaler: torch.amp.GradScaler | None,
     train_loader: Iterable,
     epoch: int,
     history: History,
@@ -564,6 +675,7 @@ def _save_fit_state(
         epoch=epoch,
         metrics={key: values[-1] for key, values in history.items()},
         scheduler=scheduler,
+        scaler=scaler,
         train_loader=train_loader,
         extra={"fit": {"history": history, "best_val_loss": best_loss, "bad_epochs": bad_epochs}},
     )
