@@ -17,7 +17,8 @@ class MLP(nn.Module):
     in_features: size of one flattened input (784 for 28x28 images, 64 for 8x8).
     hidden: sizes of the hidden layers, e.g. (256,) or (128, 64); () gives a linear model (default (256,)).
     out_features: number of outputs: classes for classification, 1 for regression or a binary label
-      (default 10, the book's ten image classes: set it to your number of classes).
+      (default 10, the book's ten image classes: set it to your number of classes; ``fit`` warns when the
+      labels of a training epoch use fewer classes than the model has outputs).
     activation: the nn.Module class placed after every hidden Linear (default nn.ReLU).
     dropout: dropout probability in [0, 1) after every hidden activation (default 0: no dropout).
     Input: a tensor of shape (batch, ...) whose trailing dims multiply to in_features.
@@ -77,7 +78,8 @@ class SmallCNN(nn.Module):
     conv 1->32, pool, conv 32->64, pool, Linear 64*7*7 -> 128 -> classes).
     For 8x8 inputs they go 8 -> 4 -> 2.
     image_size: side of the input image, 28 or 8 (any size divisible by 4 works; default 28).
-    num_classes: number of output logits (default 10). channels: (c1, c2) conv widths (default (32, 64)).
+    num_classes: number of output logits (default 10; ``fit`` warns when the labels use fewer).
+    channels: (c1, c2) conv widths (default (32, 64)).
     hidden: width of the classifier's hidden layer (default 128). dropout: before the last layer, in [0, 1)
     (default 0).
     Input: (batch, 1, image_size, image_size). Output: logits (batch, num_classes).

@@ -213,6 +213,20 @@ def _check_parameters_moved(model: nn.Module, before: list[torch.Tensor], epoch:
         )
 
 
+def _check_unused_outputs(largest_label: int, outputs: int, where: str) -> None:
+    """Warn when a classifier has more outputs than the labels of a whole training epoch use."""
+    if largest_label + 1 < outputs:
+        warnings.warn(
+            f"the model has {outputs} outputs (classes) but the labels of {where} only use classes "
+            f"0..{largest_label}: if your data has {largest_label + 1} classes, build the model with that many "
+            f"outputs (helpers.MLP(..., out_features={largest_label + 1}), "
+            f"helpers.SmallCNN(..., num_classes={largest_label + 1})); the extra outputs only take probability "
+            "away from the real classes",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def _correct(task: str, loss_fn: LossFn, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor | None:
     """Number of correct predictions in a batch (a device tensor: no sync), or None without accuracy."""
     if task == "multiclass":
@@ -252,12 +266,15 @@ def _run_epoch(
     non_blocking: bool = False,
     scaler: torch.amp.GradScaler | None = None,
     net: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    watch_labels: bool = True,
 ) -> tuple[float, float]:
     """Shared body of train_one_epoch and evaluate: returns (mean loss, accuracy or nan).
 
     amp: run forward and loss under torch.autocast with this dtype (None: full precision).
     scaler: a GradScaler for float16 training (None: plain backward and step).
     net: what to call for the forward pass (a torch.compile'd model); default ``model`` itself.
+    watch_labels: when training on class labels, warn if the whole epoch leaves some of the model's outputs
+    unused (a model built for 10 classes trained on 3).
     """
     device = model_device(model)
     net = model if net is None else net
@@ -269,6 +286,7 @@ def _run_epoch(
     correct = torch.zeros((), device=device, dtype=torch.long)
     judged, task = 0, "other"
     training = optimizer is not None
+    largest_label: torch.Tensor | None = None  # training on class labels: do they use every output?
     total = _length(loader)
     total = min(total, max_steps) if total is not None and max_steps is not None else total or max_steps
     # A bar updated by hand: wrapping the loader in tqdm(...) would call iter() on it an extra time,
@@ -288,6 +306,9 @@ def _run_epoch(
             task = _task(loss_fn, targets)
         _check_targets(task, loss_fn, outputs, targets)
         class_labels = task == "multiclass" and not targets.is_floating_point()
+        if watch_labels and training and class_labels and targets.numel():
+            top = targets.max()  # stays on the device: no sync per batch
+            largest_label = top if largest_label is None else torch.maximum(largest_label, top)
         if class_labels and not on_cpu and (labels_on_cpu or i == 0):
             # On a GPU an out-of-range label is a fatal device-side assert: check the CPU copy first.
             _check_label_range(
@@ -344,6 +365,10 @@ def _run_epoch(
     if not bool(finite.all()):
         first_bad = int((~finite).nonzero()[0])
         raise _nonfinite_error(float(losses[first_bad]), desc, first_bad + 1, epoch, training)
+    if largest_label is not None and max_steps is None and getattr(loss_fn, "ignore_index", -1) < 0:
+        _check_unused_outputs(
+            int(largest_label), outputs.shape[1], "this epoch" if epoch is None else f"epoch {epoch}"
+        )
     sizes = torch.tensor(batch_sizes, dtype=torch.float64)
     accuracy = correct.item() / judged if judged else math.nan
     return float((losses * sizes).sum() / sizes.sum()), accuracy
@@ -589,6 +614,7 @@ def fit(
             non_blocking,
             scaler,
             net,
+            watch_labels=epoch == start,  # once per call is enough
         )
         val_loss, val_acc = math.nan, math.nan
         if val_loader is not None:

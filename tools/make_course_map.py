@@ -86,7 +86,7 @@ BOXES = {
     4: ("Loss & activations", "nn losses, ReLU", 10.35, 4.35),
     2: ("Gradients", "torch.autograd", 10.35, 2.05),
     5: ("Optimizer", "torch.optim", 6.0, 2.05),
-    7: ("Checkpoint", "torch.save / torch.load", 1.65, 2.05),
+    7: ("Checkpoint", "torch.save / load", 1.65, 2.05),
 }
 BOX_W, BOX_H = 2.9, 1.15
 
@@ -120,7 +120,7 @@ def _box(ax, theme, number, title, module, x, y, w=BOX_W, h=BOX_H):
         tx, y + 0.17, title, ha="left", va="center", fontsize=12.5, fontweight="bold", color=theme["text"]
     )
     ax.text(
-        tx, y - 0.24, module, ha="left", va="center", fontsize=9.5, family="monospace", color=theme["muted"]
+        tx, y - 0.24, module, ha="left", va="center", fontsize=11.5, family="monospace", color=theme["muted"]
     )
 
 
@@ -138,7 +138,7 @@ def _arrow(ax, theme, start, end, label, label_xy, dashed=False, ha="center"):
             shrinkB=0,
         )
     )
-    ax.text(*label_xy, label, ha=ha, va="center", fontsize=9.5, family="monospace", color=theme["muted"])
+    ax.text(*label_xy, label, ha=ha, va="center", fontsize=11.5, family="monospace", color=theme["muted"])
 
 
 def draw(mode: str):

@@ -103,6 +103,16 @@ def test_there_are_pages_and_chapters(site):
     assert any(p.startswith("chapters/") for p in PAGES), "no chapter pages in the site"
 
 
+def test_the_landing_page_leads_to_chapter_1(site):
+    """Both ways on from the landing page go to Chapter 1: the button and the footer's "Next" link."""
+    html = (site / "intro.html").read_text(encoding="utf-8")
+    assert "Start with Chapter 1" in html
+    nexts = re.findall(
+        r'<a[^>]*class="right-next"[^>]*href="([^"]+)"|<a[^>]*href="([^"]+)"[^>]*class="right-next"', html
+    )
+    assert [a or b for a, b in nexts] == ["chapters/01_tensors.html"], nexts
+
+
 def test_every_chapter_page_links_to_its_notebook_in_colab(checker):
     chapters = [p for p in PAGES if p.startswith("chapters/")]
     for page in chapters:

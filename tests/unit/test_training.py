@@ -182,3 +182,26 @@ def test_fit_warns_when_no_parameter_changes(make_loss):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     with pytest.warns(RuntimeWarning, match="after epoch 1 no parameter of the model has changed"):
         helpers.fit(model, loader, None, make_loss(), optimizer, epochs=2, progress=False, verbose=False)
+
+
+def test_fit_warns_once_when_the_model_has_more_outputs_than_the_labels_use():
+    """MLP's default of 10 outputs on 3-class data trains without error: fit says so, once per call."""
+    seed_everything(0)
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(90) % 3
+    x = torch.randn(90, 4, generator=g) + y.float().unsqueeze(1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, generator=g)
+    model = MLP(4)  # out_features defaults to 10
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.warns(UserWarning, match=r"10 outputs .* only use classes 0\.\.2.*out_features=3") as record:
+        fit(model, loader, None, nn.CrossEntropyLoss(), optimizer, epochs=3, progress=False, verbose=False)
+    assert sum("outputs (classes)" in str(w.message) for w in record) == 1
+    assert record[0].filename == __file__  # points at the learner's own line
+    with pytest.warns(UserWarning, match="labels of this epoch only use classes 0..2"):
+        train_one_epoch(model, loader, nn.CrossEntropyLoss(), optimizer)
+
+
+def test_no_class_warning_when_the_outputs_match_the_labels(recwarn):
+    model, loader, val_loader, loss_fn, optimizer = setup()
+    fit(model, loader, val_loader, loss_fn, optimizer, epochs=2, progress=False, verbose=False)
+    assert not [w for w in recwarn if "outputs (classes)" in str(w.message)]
