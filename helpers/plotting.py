@@ -21,11 +21,14 @@ def plot_history(history: dict[str, list[float]], title: str | None = None) -> F
         raise TypeError(f"history must be the dict returned by helpers.fit, got {check.describe(history)}")
     for key in ("train_loss", "val_loss"):
         if key not in history:
-            raise KeyError(
+            raise ValueError(
                 f"history must have a {key!r} list (as returned by helpers.fit), got keys {sorted(history)}"
             )
     if not history["train_loss"]:
         raise ValueError("history is empty: train for at least one epoch first")
+    lengths = {key: len(values) for key, values in history.items() if key.endswith(("_loss", "_acc"))}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"history's lists must have one value per epoch each, got lengths {lengths}")
     epochs = range(1, len(history["train_loss"]) + 1)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2))
     for split, style in (("train", "-o"), ("val", "--s")):

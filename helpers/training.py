@@ -122,10 +122,23 @@ def _check_targets(task: str, loss_fn: LossFn, outputs: torch.Tensor, targets: t
                 f"class labels must be integers of dtype torch.int64 for {loss_name}, got {targets.dtype} "
                 f"targets of shape {tuple(targets.shape)}: convert them with y = y.long()"
             )
-        if targets.dim() == outputs.dim() and targets.shape[1] == 1:
+        expected = (outputs.shape[0], *outputs.shape[2:])  # one class index per output position
+        if tuple(targets.shape) != expected:
+            if targets.shape == outputs.shape and outputs.shape[1] > 1:
+                raise ValueError(
+                    f"the targets look one-hot encoded (integers of shape {tuple(targets.shape)}, the shape of "
+                    f"the outputs): {loss_name} takes class indices, y = y.argmax(dim=1) "
+                    "(or class probabilities as floats, y = y.float())"
+                )
+            shape = "(batch,)" if outputs.dim() == 2 else str(expected)
+            flatten = (
+                " flatten them with y = y.view(-1) (or y.squeeze(1))"
+                if targets.numel() == expected[0]
+                else ""
+            )
             raise ValueError(
-                f"class labels must have shape (batch,), one index per sample, got {tuple(targets.shape)}: "
-                "flatten them with y = y.view(-1) (or y.squeeze(1))"
+                f"class labels must have shape {shape}, one index per sample, got {tuple(targets.shape)}"
+                + (":" + flatten if flatten else "")
             )
     elif task == "binary":
         if not targets.is_floating_point():
@@ -140,7 +153,9 @@ def _check_targets(task: str, loss_fn: LossFn, outputs: torch.Tensor, targets: t
                 "y = y.view_as(outputs) (for one logit per sample: y.float().unsqueeze(1))"
             )
     elif task == "regression":
-        if not targets.is_floating_point() or targets.dtype != outputs.dtype:
+        # under autocast (fit's amp=) the outputs are bfloat16/float16 and float32 targets are right
+        low_precision = outputs.dtype in (torch.bfloat16, torch.float16) and targets.dtype == torch.float32
+        if not targets.is_floating_point() or (targets.dtype != outputs.dtype and not low_precision):
             raise TypeError(
                 f"regression targets must have the dtype of the outputs ({outputs.dtype}), got {targets.dtype}: "
                 f"convert them with y = y.to({str(outputs.dtype).replace('torch.', 'torch.')}) "
@@ -152,6 +167,58 @@ def _check_targets(task: str, loss_fn: LossFn, outputs: torch.Tensor, targets: t
                 f"{tuple(outputs.shape)} and targets {tuple(targets.shape)}; the loss would broadcast them to "
                 "every pair and train a model that predicts the mean: reshape the targets, e.g. "
                 "y = y.view(-1, 1) for a model with one output"
+            )
+
+
+def _explain_forward_error(err: RuntimeError, inputs: torch.Tensor) -> Exception | None:
+    """A clearer error for the two most common reasons a model refuses a batch (None: keep torch's)."""
+    message = str(err)
+    if not inputs.is_floating_point() and ("dtype" in message or "scalar type" in message):
+        return TypeError(
+            f"the inputs are {inputs.dtype} but the model computes with floats: convert the features once, "
+            "e.g. X = X.float(), before building the dataset (integer inputs are only for nn.Embedding); "
+            f"torch said: {message}"
+        )
+    if "shapes cannot be multiplied" in message or "size of tensor a" in message:
+        features = math.prod(inputs.shape[1:])
+        return ValueError(
+            f"the model cannot process inputs of shape {tuple(inputs.shape)} ({features} features per sample "
+            "once flattened): the first layer's in_features (or the input shape the model expects) must "
+            f"match the data; torch said: {message}"
+        )
+    return None
+
+
+def _check_outputs_suit_loss(task: str, loss_fn: LossFn, outputs: torch.Tensor) -> None:
+    """First batch only: warn when the outputs look already squashed for a loss that squashes them itself."""
+    if outputs.dim() != 2 or outputs.shape[0] < 4 or not outputs.is_floating_point():
+        return
+    out = outputs.detach().float()
+    if isinstance(loss_fn, nn.CrossEntropyLoss) and outputs.shape[1] > 1:
+        if bool((out >= 0).all()) and torch.allclose(out.sum(dim=1), torch.ones(len(out)), atol=1e-3):
+            warnings.warn(
+                "the model's outputs look like probabilities (every row is >= 0 and sums to 1), but "
+                "CrossEntropyLoss expects raw logits and applies log_softmax itself: remove the final "
+                "nn.Softmax from the model (apply softmax only when you want probabilities to look at)",
+                UserWarning,
+                stacklevel=4,
+            )
+    elif isinstance(loss_fn, nn.NLLLoss) and bool((out > 0).any()):
+        warnings.warn(
+            "NLLLoss expects log-probabilities (every output <= 0, e.g. from nn.LogSoftmax(dim=1)), but the "
+            "model's outputs include positive values, so they look like raw logits: use nn.CrossEntropyLoss() "
+            "on logits, or end the model with nn.LogSoftmax(dim=1)",
+            UserWarning,
+            stacklevel=4,
+        )
+    elif isinstance(loss_fn, nn.BCEWithLogitsLoss) and outputs.shape[0] >= 16:
+        if bool(((out > 0) & (out < 1)).all()):
+            warnings.warn(
+                "every output of the first batch lies between 0 and 1, as if the model ended with a sigmoid, "
+                "but BCEWithLogitsLoss expects raw logits and applies the sigmoid itself: remove the final "
+                "nn.Sigmoid (or use nn.BCELoss on probabilities)",
+                UserWarning,
+                stacklevel=4,
             )
 
 
@@ -300,11 +367,19 @@ def _run_epoch(
         targets = targets.to(device, non_blocking=non_blocking)
         if optimizer is not None:
             optimizer.zero_grad()
-        with autocast():
-            outputs = net(inputs)
+        try:
+            with autocast():
+                outputs = net(inputs)
+        except RuntimeError as err:
+            clearer = _explain_forward_error(err, inputs)
+            if clearer is None:
+                raise
+            raise clearer from err
         if i == 0:
             task = _task(loss_fn, targets)
         _check_targets(task, loss_fn, outputs, targets)
+        if i == 0 and training and watch_labels:
+            _check_outputs_suit_loss(task, loss_fn, outputs)
         class_labels = task == "multiclass" and not targets.is_floating_point()
         if watch_labels and training and class_labels and targets.numel():
             top = targets.max()  # stays on the device: no sync per batch
@@ -548,6 +623,11 @@ def fit(
     for name, given in (("checkpoint_path", checkpoint_path), ("last_checkpoint_path", last_checkpoint_path)):
         if given is not None:
             paths[name] = check.path_like(name, given)
+    if isinstance(scheduler, type):
+        raise TypeError(
+            f"scheduler must be a scheduler object, got the class {scheduler.__name__}: create it with your "
+            f"optimizer, e.g. torch.optim.lr_scheduler.{scheduler.__name__}(optimizer, ...)"
+        )
     if scheduler is not None and not callable(getattr(scheduler, "step", None)):
         raise TypeError(
             f"scheduler must be a learning-rate scheduler such as torch.optim.lr_scheduler.StepLR(optimizer, "

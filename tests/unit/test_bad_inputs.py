@@ -228,6 +228,41 @@ CASES = [
         "y = y.float()",
     ),
     ("binary (N,)", lambda t: train(X, Y.float(), nn.BCEWithLogitsLoss(), out=1), ValueError, "unsqueeze(1)"),
+    ("labels (N, 1, 1)", lambda t: train(X, Y.view(-1, 1, 1)), ValueError, "y = y.view(-1)"),
+    (
+        "one-hot integer labels",
+        lambda t: train(X, nn.functional.one_hot(Y, 2)),
+        ValueError,
+        "one-hot encoded",
+    ),
+    (
+        "integer features",
+        lambda t: train_model(MLP(2, out_features=2), loader_of((X * 10).long(), Y), nn.CrossEntropyLoss()),
+        TypeError,
+        "X = X.float()",
+    ),
+    (
+        "features vs a Linear of another size",
+        lambda t: train_model(nn.Linear(3, 2), loader_of(X, Y), nn.CrossEntropyLoss()),
+        ValueError,
+        "2 features per sample",
+    ),
+    (
+        "fit scheduler class",
+        lambda t: run_fit(scheduler=torch.optim.lr_scheduler.StepLR),
+        TypeError,
+        "got the class StepLR",
+    ),
+    ("fit amp string", lambda t: run_fit(amp="bf16"), TypeError, "amp must be None"),
+    ("fit compile string", lambda t: run_fit(compile="yes"), TypeError, "compile must be"),
+    (
+        "plot_history uneven",
+        lambda t: __import__("helpers.plotting").plotting.plot_history(
+            {"train_loss": [1, 2], "val_loss": [1]}
+        ),
+        ValueError,
+        "one value per epoch",
+    ),
     (
         "nan loss",
         lambda t: train_model(MLP(2), nan_loader(), nn.CrossEntropyLoss()),
@@ -561,6 +596,52 @@ def test_cuda_requests_on_a_cpu_machine(tmp_path):
 def test_helpers_exports_the_learners_api():
     for name in ("save_checkpoint", "load_checkpoint", "make_loaders", "confusion_matrix", "predict"):
         assert callable(getattr(helpers, name))
+
+
+def _warning_messages(call):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call()
+    return [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize(
+    "head, loss_fn, targets, fragment",
+    [
+        (nn.Softmax(dim=1), nn.CrossEntropyLoss(), "labels", "remove the final nn.Softmax"),
+        (nn.Identity(), nn.NLLLoss(), "labels", "NLLLoss expects log-probabilities"),
+        (nn.Sigmoid(), nn.BCEWithLogitsLoss(), "binary", "remove the final nn.Sigmoid"),
+    ],
+)
+def test_outputs_squashed_twice_are_reported(head, loss_fn, targets, fragment):
+    """A softmax before CrossEntropyLoss (or a sigmoid before BCEWithLogitsLoss) trains badly without an error."""
+    x, y = xy(n=32)
+    out = 1 if targets == "binary" else 2
+    y = y.float().unsqueeze(1) if targets == "binary" else y
+    model = nn.Sequential(MLP(2, hidden=(4,), out_features=out), head)
+    messages = _warning_messages(lambda: train_model(model, loader_of(x, y, batch_size=16), loss_fn))
+    assert any(fragment in m for m in messages), messages
+
+
+def test_right_outputs_give_no_loss_warning():
+    x, y = xy(n=32)
+    for head, loss_fn in ((nn.Identity(), nn.CrossEntropyLoss()), (nn.LogSoftmax(dim=1), nn.NLLLoss())):
+        model = nn.Sequential(MLP(2, hidden=(4,), out_features=2), head)
+        assert _warning_messages(lambda: train_model(model, loader_of(x, y, batch_size=16), loss_fn)) == []
+    model = MLP(2, hidden=(4,), out_features=1)
+    yb = y.float().unsqueeze(1)
+    loss_fn = nn.BCEWithLogitsLoss()
+    assert _warning_messages(lambda: train_model(model, loader_of(x, yb, batch_size=16), loss_fn)) == []
+
+
+def test_regression_under_bf16_autocast_is_not_a_dtype_mistake():
+    x = torch.randn(32, 2)
+    y = x.sum(dim=1, keepdim=True)
+    model, optimizer = model_opt(out=1)
+    loss, _ = train_one_epoch(model, loader_of(x, y), nn.MSELoss(), optimizer, amp=torch.bfloat16)
+    assert math.isfinite(loss)
 
 
 def test_catalogue_is_large_enough():

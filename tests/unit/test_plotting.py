@@ -16,7 +16,12 @@ def test_plot_history_draws_two_panels():
 
 
 @pytest.mark.parametrize(
-    "history, error", [({"train_loss": [1.0]}, KeyError), ({"train_loss": [], "val_loss": []}, ValueError)]
+    "history, error",
+    [
+        ({"train_loss": [1.0]}, ValueError),
+        ({"train_loss": [], "val_loss": []}, ValueError),
+        ({"train_loss": [1.0, 0.5], "val_loss": [1.0]}, ValueError),
+    ],
 )
 def test_plot_history_bad_input(history, error):
     with pytest.raises(error):
