@@ -287,6 +287,11 @@ ERROR_HINTS: list[tuple[str, str]] = [
         "an in-place operation changed a tensor autograd still needed: use the out-of-place form.",
     ),
     (r"Dimension out of range", "a dim that the tensor does not have: count its dimensions with .dim()."),
+    (
+        r"index -100 is out of bounds",
+        "-100 is the default ignore_index (a padding mark), not a class id: positions that hold it "
+        "cannot be used as an index.",
+    ),
     (r"index .* is out of bounds|out of range|IndexError", "an index past the end: off by one?"),
     (
         r"name '.*' is not defined",

@@ -1,13 +1,16 @@
 """Checks for Chapter 2 (Autograd)."""
 
+import itertools
 import math
 from collections import Counter
+from collections.abc import Callable
 
 import torch
 from torch.autograd.gradcheck import GradcheckError
 
 from ...demos.graph import build_graph
 from ..exercises import ExerciseFailed, NotSolved, call, exercise, expect, expect_tensor
+from ._common import close, non_contiguous, randn
 
 
 def _generator() -> torch.Generator:
@@ -51,42 +54,81 @@ def check_ex_2_1(grad_of):
         )
 
 
-@exercise("ex-2.2")
-def check_ex_2_2(derivative_curve):
-    x = torch.linspace(-3, 3, 13)
-    cases = [
-        ("torch.tanh", torch.tanh, 1 - torch.tanh(x) ** 2),
-        ("t ** 3", lambda t: t**3, 3 * x**2),
-        ("torch.sigmoid", torch.sigmoid, torch.sigmoid(x) * (1 - torch.sigmoid(x))),
+def _jacobian_cases() -> list[tuple[str, Callable[[torch.Tensor], torch.Tensor], torch.Tensor]]:
+    mixing = randn(4, 3, seed=2)
+    return [
+        # m = 4 outputs, n = 3 inputs: a transposed Jacobian has another shape
+        (
+            "f(t) = W @ t.tanh() with W of shape (4, 3)",
+            lambda t: mixing.to(t.dtype) @ t.tanh(),
+            randn(3, seed=3),
+        ),
+        # square but lower-triangular: the transpose has other values
+        ("f(t) = t.cumsum(0) * t", lambda t: t.cumsum(0) * t, torch.tensor([0.5, -1.0, 2.0, 1.5])),
+        # float64, m = 3 < n = 5, and an output that does not depend on t at all (a row of zeros)
+        (
+            "f(t) = torch.stack([(t ** 2).sum(), t[0] * t[-1], torch.ones(())]) for a float64 t",
+            lambda t: torch.stack([(t**2).sum(), t[0] * t[-1], torch.ones((), dtype=t.dtype)]),
+            randn(5, seed=4, dtype=torch.float64),
+        ),
     ]
-    for text, f, expected in cases:
-        result = call(derivative_curve, f, x.clone())
+
+
+@exercise("ex-2.2")
+def check_ex_2_2(jacobian):
+    for text, f, x in _jacobian_cases():
+        expected = torch.autograd.functional.jacobian(f, x)
+        original = x.clone()
+        calls: list[int] = []
+        result = call(jacobian, lambda t, f=f, calls=calls: calls.append(1) or f(t), x)
         expect(
-            isinstance(result, torch.Tensor),
-            f"derivative_curve should return a tensor, got {type(result).__name__}.",
+            torch.equal(x, original) and not x.requires_grad and x.grad is None,
+            f"for {text}, jacobian(f, x) changed its input (its values, requires_grad or .grad): work on "
+            "a copy of x that requires grad, so the caller's tensor is left as it was.",
         )
+        m, n = expected.shape
         expect(
-            tuple(result.shape) == tuple(x.shape),
-            f"for f = {text} and x of shape {tuple(x.shape)} the result has shape {tuple(result.shape)}: "
-            "it should hold one derivative per point, the shape of x.",
+            len(calls) == 1,
+            f"for {text} your jacobian called f {len(calls)} times: compute f(x) once and go through its "
+            f"graph once per row ({m} backward passes through one graph; the chapter showed how).",
         )
-        if torch.allclose(result.detach(), f(x), atol=1e-5):
-            raise ExerciseFailed(
-                f"for f = {text} you returned f(x), not its derivative (x.grad after backward)."
-            )
-        if torch.allclose(result.detach(), expected / len(x), atol=1e-7):
-            raise ExerciseFailed(
-                f"for f = {text} every derivative is divided by {len(x)}: backward on the mean weights each "
-                "output by 1/N; use `gradient=` on f(x) itself."
-            )
-        if torch.allclose(result.detach(), expected * f(x), atol=1e-5) and not torch.allclose(
-            expected * f(x), expected
-        ):
-            raise ExerciseFailed(
-                f"for f = {text} every derivative is multiplied by f(x): the `gradient` you pass to "
-                "backward weights each output; which weights give each f'(x_i) unchanged?"
-            )
-        expect_tensor(result, expected, f"derivative_curve(f, x) for f = {text}", atol=1e-5)
+        close(
+            result,
+            expected,
+            f"jacobian(f, x) for {text} (shape (m, n) = {(m, n)})",
+            atol=1e-5,
+            mistakes=[
+                (
+                    expected.sum(dim=0),
+                    "you returned one vector: the gradient for the weights u = (1, ..., 1), which is the sum of "
+                    "the Jacobian's rows. Each row needs its own backward pass with its own weights.",
+                ),
+                (
+                    expected.T,
+                    "rows and columns are swapped: row j holds the derivatives of output j, and entry (j, i) "
+                    "is d f_j / d x_i.",
+                ),
+                (
+                    expected.cumsum(dim=0),
+                    "row j is the sum of rows 0 to j: the gradients pile up in x.grad from one backward pass "
+                    "to the next. Reset it before each pass.",
+                ),
+                (
+                    expected.sum(dim=0).expand(m, n),
+                    "every row is the sum of all rows: the gradients pile up in x.grad from one backward pass "
+                    "to the next, and every row you kept is that same tensor. Reset it before each pass.",
+                ),
+                (
+                    expected[-1].expand(m, n),
+                    "every row equals the last one: you kept x.grad itself, the same tensor that each "
+                    "backward pass fills again. Keep a copy of each row, or set x.grad = None before each pass.",
+                ),
+            ],
+        )
+        again = call(jacobian, f, x)
+        close(
+            again, expected, f"a second call of jacobian(f, x) for {text} (do gradients pile up?)", atol=1e-5
+        )
 
 
 def _graphs() -> list[tuple[str, torch.Tensor]]:
@@ -186,47 +228,133 @@ def check_ex_2_4(sgd_step):
     )
 
 
-def _line_data(slope: float, intercept: float, n: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
-    x = torch.linspace(-1, 1, n)
-    y = slope * x + intercept + 0.1 * torch.randn(n, generator=_generator())
-    return x, y
+def _circle_points(centre: tuple[float, float], radius: float, n: int, seed: int, arc: float) -> torch.Tensor:
+    """n noisy points on an arc of `arc` radians of a circle (a full circle when arc = 2 pi)."""
+    angles = torch.linspace(0.0, arc, n + 1)[:-1] if arc >= 2 * math.pi else torch.linspace(0.0, arc, n)
+    radii = radius + 0.05 * randn(n, seed=seed)
+    return torch.stack([centre[0] + radii * angles.cos(), centre[1] + radii * angles.sin()], dim=1)
+
+
+def _circle_descent(
+    points: torch.Tensor, lr: float, steps: int, *, reset: bool = True, loss: str = "mean"
+) -> tuple[float, float, float]:
+    """The reference gradient descent in float64 (and the trajectories of two frequent mistakes)."""
+    p = points.double()
+    centre = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    radius = torch.ones((), dtype=torch.float64, requires_grad=True)
+    piled: tuple[torch.Tensor, ...] | None = None
+    for _ in range(steps):
+        if loss == "squared":  # squared distances against r ** 2
+            per_point = (((p - centre) ** 2).sum(dim=1) - radius**2) ** 2
+        elif loss == "no-sqrt":  # squared distances against r
+            per_point = (((p - centre) ** 2).sum(dim=1) - radius) ** 2
+        else:
+            per_point = (((p - centre) ** 2).sum(dim=1).sqrt() - radius) ** 2
+        grads = torch.autograd.grad(per_point.sum() if loss == "sum" else per_point.mean(), (centre, radius))
+        # without the reset, each step uses the sum of all gradients so far
+        piled = grads if reset or piled is None else (piled[0] + grads[0], piled[1] + grads[1])
+        with torch.no_grad():
+            centre -= lr * piled[0]
+            radius -= lr * piled[1]
+    return centre[0].item(), centre[1].item(), radius.item()
+
+
+def _circle_result(result, what: str) -> tuple[float, float, float]:
+    expect(
+        isinstance(result, tuple) and len(result) == 3,
+        f"fit_circle should return a tuple (cx, cy, r) of three numbers, got {type(result).__name__}"
+        + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
+        + ".",
+    )
+    expect(
+        all(isinstance(v, float) for v in result),
+        f"cx, cy and r should be Python floats (use .item() or .tolist()), got "
+        f"{', '.join(type(v).__name__ for v in result)}.",
+    )
+    expect(
+        all(math.isfinite(v) for v in result),
+        f"{what} the result is not finite {result}: training diverged.",
+    )
+    return result
+
+
+def _near(a: tuple[float, ...], b: tuple[float, ...], tol: float) -> bool:
+    return all(abs(x - y) <= tol for x, y in zip(a, b))
 
 
 @exercise("ex-2.5")
-def check_ex_2_5(fit_line):
-    for slope, intercept in ((-1.5, 0.5), (3.0, 2.0)):
-        x, y = _line_data(slope, intercept)
-        result = call(fit_line, x.clone(), y.clone(), lr=0.1, steps=200)
-        expect(
-            isinstance(result, tuple) and len(result) == 2,
-            f"fit_line should return a tuple (w, b), got {type(result).__name__}.",
+def check_ex_2_5(fit_circle):
+    # one step from c = (0, 0), r = 1 pins down the start, the loss and the update
+    points = _circle_points((1.5, -0.5), 2.0, 40, seed=5, arc=2 * math.pi)
+    original = points.clone()
+    lr = 0.05
+    one = _circle_result(call(fit_circle, points, lr=lr, steps=1), "after one step")
+    expect(torch.equal(points, original), "fit_circle changed the caller's points: leave them as they were.")
+    want = _circle_descent(points, lr, 1)
+    if not _near(one, want, 1e-4):
+        mistakes = [
+            (
+                (0.0, 0.0, 1.0),
+                "after one step your result is still the start (0, 0, 1): take exactly `steps` steps.",
+            ),
+            (
+                _circle_descent(points, lr, 1, loss="sum"),
+                "your first step is N times too long: the loss is the MEAN over the points, not their sum.",
+            ),
+            (
+                _circle_descent(points, -lr, 1),
+                "your first step goes uphill: step against the gradient (subtract lr * grad).",
+            ),
+            (
+                _circle_descent(points, lr, 1, loss="squared"),
+                "you compare squared distances with r ** 2: the loss compares the distance itself with r.",
+            ),
+            (
+                _circle_descent(points, lr, 1, loss="no-sqrt"),
+                "the distance is missing its square root: ||p - c|| = sqrt(dx ** 2 + dy ** 2).",
+            ),
+        ]
+        mistakes += [
+            ((want[i], want[j], want[k]), "the values are in the wrong order: return (cx, cy, r).")
+            for i, j, k in itertools.permutations(range(3))
+            if (i, j, k) != (0, 1, 2)
+        ]
+        for values, message in mistakes:
+            if _near(one, values, 1e-4):
+                raise ExerciseFailed(message)
+        raise ExerciseFailed(
+            f"after exactly one step (lr={lr}) you return (cx, cy, r) = ({one[0]:.4f}, {one[1]:.4f}, {one[2]:.4f}), "
+            f"expected ({want[0]:.4f}, {want[1]:.4f}, {want[2]:.4f}). Start from c = (0, 0) and r = 1, use the mean "
+            "squared distance from the circle, and step each parameter by -lr times its gradient."
         )
-        w, b = result
-        expect(
-            isinstance(w, float) and isinstance(b, float),
-            f"w and b should be Python floats (use .item()), got {type(w).__name__} and {type(b).__name__}.",
+    # a few steps: the gradients of one step must not leak into the next
+    few = _circle_result(call(fit_circle, points, lr=lr, steps=3), "after three steps")
+    want = _circle_descent(points, lr, 3)
+    if not _near(few, want, 1e-4) and _near(few, _circle_descent(points, lr, 3, reset=False), 1e-4):
+        raise ExerciseFailed(
+            "your first step is right but the next ones are not: the gradients pile up from step to "
+            "step, because backward() adds to .grad. Reset them after each update."
         )
-        design = torch.stack([x, torch.ones_like(x)], dim=1)
-        best_w, best_b = torch.linalg.lstsq(design, y.unsqueeze(1)).solution.squeeze(1).tolist()
+    # longer runs: a full circle, and half a circle (a flatter valley) in a non-contiguous tensor
+    cases = [
+        ("points all around a circle", 0.1, 60, points),
+        (
+            "points on half a circle",
+            0.1,
+            80,
+            non_contiguous(_circle_points((0.8, 0.6), 1.5, 25, seed=6, arc=math.pi)),
+        ),
+    ]
+    for text, rate, steps, data in cases:
+        what = f"for {text} (lr={rate}, {steps} steps)"
+        result = _circle_result(call(fit_circle, data, lr=rate, steps=steps), what)
+        want = _circle_descent(data, rate, steps)
         expect(
-            math.isfinite(w) and math.isfinite(b),
-            f"for data around y = {slope}x + {intercept} the result is not finite (w={w}, b={b}): training diverged.",
+            _near(result, want, 1e-3),
+            f"{what} you return (cx, cy, r) = ({result[0]:.4f}, {result[1]:.4f}, {result[2]:.4f}), but "
+            f"gradient descent reaches ({want[0]:.4f}, {want[1]:.4f}, {want[2]:.4f}). Is every step taken "
+            "with fresh gradients, from the same start?",
         )
-        expect(
-            abs(w - best_w) < 0.02 and abs(b - best_b) < 0.02,
-            f"for data around y = {slope}x + {intercept} (lr=0.1, 200 steps) you found w={w:.3f}, b={b:.3f}, "
-            f"but gradient descent should reach the least-squares line w={best_w:.3f}, b={best_b:.3f}. "
-            "Do the gradients pile up between steps?",
-        )
-    # one step from w = b = 0 pins down the loss (mean squared error) and the learning rate
-    x, y = _line_data(2.0, 1.0)
-    w, b = call(fit_line, x.clone(), y.clone(), lr=0.05, steps=1)
-    want_w, want_b = (0.05 * 2 * (x * y).mean()).item(), (0.05 * 2 * y.mean()).item()
-    expect(
-        abs(w - want_w) < 1e-4 and abs(b - want_b) < 1e-4,
-        f"after exactly one step (lr=0.05) from w = b = 0 you return w={w:.4f}, b={b:.4f}, expected "
-        f"w={want_w:.4f}, b={want_b:.4f}. Start from zeros, use the mean squared error, take `steps` steps of size lr.",
-    )
 
 
 @exercise("ex-2.6")

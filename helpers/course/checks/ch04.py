@@ -4,8 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..exercises import call, exercise, expect, expect_tensor
-from ._common import close, diagnose, matches
+from ..exercises import ExerciseFailed, call, exercise, expect, expect_tensor
+from ._common import BATCH, CLASSES, FEATURES, close, diagnose, generator, matches, seeded, shape_of
 from ._common import randn as _randn
 
 
@@ -245,75 +245,219 @@ def check_ex_4_6(smoothed_targets):
     )
 
 
+def _sequence_ce_mistakes(logits, targets, weight, ignore_index):
+    """What the frequent mistakes return, each with the message that names it."""
+    counted = targets != ignore_index
+    safe = torch.where(counted, targets, torch.zeros_like(targets))
+    picked = torch.log_softmax(logits, dim=1).gather(1, safe.unsqueeze(1)).squeeze(1)
+    w = weight[safe] * counted
+    wrong_dim = torch.log_softmax(logits, dim=-1).gather(1, safe.unsqueeze(1)).squeeze(1)
+    classes = logits.shape[1]
+    per_sequence = (w * picked).sum(dim=1) / w.sum(dim=1)
+    return [
+        (
+            -(w * picked).sum() / counted.sum(),
+            "you divided by the number of counted positions: with class weights, the mean divides by the "
+            "sum of the weights of the counted positions' targets.",
+        ),
+        (
+            -(w * picked).sum() / weight[safe].sum(),
+            "the padding positions still count in the denominator: leave their weights out of the sum you "
+            "divide by.",
+        ),
+        (
+            F.cross_entropy(logits, safe, weight=weight),
+            "the padding positions (targets == ignore_index) are counted as if they were labels: leave them "
+            "out of both sums.",
+        ),
+        (
+            F.cross_entropy(logits, targets, ignore_index=ignore_index),
+            "the class weights are not used: each position's loss is multiplied by the weight of its target "
+            "class, and the division is by the total weight.",
+        ),
+        (
+            -per_sequence.mean(),
+            "you averaged each sequence, then the sequences: that weights a short sequence as much as a long "
+            "one. Divide the total once, by the total weight.",
+        ),
+        (
+            -(w * wrong_dim).sum() / w.sum(),
+            "the log-softmax normalises over the wrong dimension: for (N, C, L) logits the classes are dim 1.",
+        ),
+        (
+            F.cross_entropy(
+                logits.reshape(-1, classes), targets.reshape(-1), weight=weight, ignore_index=ignore_index
+            ),
+            "reshaping (N, C, L) logits straight to (N * L, C) mixes classes and positions: move the class "
+            "dimension last before flattening.",
+        ),
+        (
+            -(w * picked).sum(),
+            "you returned the weighted sum: divide it by the total weight of the counted positions.",
+        ),
+    ]
+
+
 @exercise("ex-4.7")
-def check_ex_4_7(weighted_cross_entropy):
-    logits, targets = _randn(6, 3), torch.tensor([0, 0, 0, 0, 1, 2])
-    uniform = torch.ones(3)
-    expect_tensor(
-        call(weighted_cross_entropy, logits.clone(), targets.clone(), uniform),
-        F.cross_entropy(logits, targets),
-        "weighted_cross_entropy with all weights 1 (plain cross-entropy)",
-        atol=1e-5,
-    )
-    weight = torch.tensor([0.2, 3.0, 1.5])
-    result = call(weighted_cross_entropy, logits.clone(), targets.clone(), weight)
-    expected = F.cross_entropy(logits, targets, weight=weight)
-    naive = (F.cross_entropy(logits, targets, reduction="none") * weight[targets]).mean()
-    if (
-        isinstance(result, torch.Tensor)
-        and result.shape == expected.shape
-        and torch.allclose(result, naive, atol=1e-5)
-    ):
+def check_ex_4_7(sequence_cross_entropy):
+    weight = torch.tensor([0.2, 3.0, 1.5, 0.7, 1.0])
+    # N, C, L = 3, 5, 7: padding (-100) at the end of two of the three sequences
+    targets = torch.randint(0, 5, (3, 7), generator=generator(7))
+    targets[1, 4:] = -100
+    targets[2, 2:] = -100
+    # padding id 0, a sequence that is all padding, and logits made (N, L, C) then moved: non-contiguous
+    padded = torch.randint(1, 5, (3, 7), generator=generator(8))
+    padded[0, 5:] = 0
+    padded[2] = 0
+    cases = [
+        (
+            "logits of shape (3, 5, 7), padding -100 (the default ignore_index)",
+            2 * _randn(3, 5, 7, seed=4),
+            targets,
+            None,
+        ),
+        (
+            "ignore_index=0, non-contiguous logits and a sequence that is all padding",
+            _randn(3, 7, 5, seed=5).movedim(2, 1),
+            padded,
+            0,
+        ),
+    ]
+    for text, logits, labels, ignore in cases:
+        ignore_index = -100 if ignore is None else ignore
+        inputs = (logits.clone(), labels.clone(), weight.clone())
+        if ignore is None:
+            result = call(sequence_cross_entropy, logits, labels, weight)
+        else:
+            result = call(sequence_cross_entropy, logits, labels, weight, ignore)
         expect(
-            False,
-            "with weights, the mean divides by the sum of the weights of the samples' targets, "
-            "not by the number of samples.",
+            torch.equal(labels, inputs[1])
+            and torch.equal(logits, inputs[0])
+            and torch.equal(weight, inputs[2]),
+            f"for {text} your function changed the caller's logits, targets or weight: compute new tensors "
+            "instead of writing into these.",
         )
-    expect_tensor(result, expected, "weighted_cross_entropy with weights [0.2, 3.0, 1.5]", atol=1e-5)
-    big = torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 800.0, 0.0]])
-    result = call(weighted_cross_entropy, big, torch.tensor([2, 1]), weight)
+        expect(
+            not (isinstance(result, torch.Tensor) and result.dim() > 0),
+            f"for {text} you returned a tensor of shape {shape_of(result)}: return one number, a scalar "
+            "(0-dim) tensor, the weighted mean over the counted positions.",
+        )
+        expected = F.cross_entropy(logits, labels, weight=weight, ignore_index=ignore_index)
+        expect(
+            not (isinstance(result, torch.Tensor) and bool(result.isnan())),
+            f"for {text} the result is nan although most positions count: a sequence that is all padding "
+            "gives 0 / 0 if you divide sequence by sequence. Divide once, by the total weight.",
+        )
+        close(
+            result,
+            expected,
+            f"sequence_cross_entropy for {text}",
+            atol=1e-5,
+            mistakes=[
+                (v, f"for {text}: {m}")
+                for v, m in _sequence_ce_mistakes(logits, labels, weight, ignore_index)
+            ],
+        )
+    big = 1000 * _randn(2, 5, 4, seed=6)
+    big_targets = torch.tensor([[3, 0, 4, -100], [1, 2, -100, -100]])
+    result = call(sequence_cross_entropy, big.clone(), big_targets.clone(), weight)
     expect(
-        isinstance(result, torch.Tensor) and bool(torch.isfinite(result)),
+        isinstance(result, torch.Tensor) and bool(torch.isfinite(result).all()),
         "for logits around ±1000 the result is inf or nan: use log_softmax (or logsumexp), not log(softmax).",
     )
-    expect_tensor(
+    close(
         result,
-        F.cross_entropy(big, torch.tensor([2, 1]), weight=weight),
-        "weighted_cross_entropy for logits around ±1000",
+        F.cross_entropy(big, big_targets, weight=weight),
+        "sequence_cross_entropy for logits around ±1000",
         atol=1e-2,
     )
 
 
-def _deep_net(activation, seed):
-    with torch.random.fork_rng(devices=[]):  # seeded init without touching the learner's random state
-        torch.manual_seed(seed)
-        return nn.Sequential(
-            nn.Linear(4, 8),
-            activation(),
-            nn.Linear(8, 8),
-            activation(),
-            nn.Linear(8, 8),
-            activation(),
-            nn.Linear(8, 2),
-        )
+def _gradient_flow(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, loss_fn) -> dict[str, list[float]]:
+    """The expected norms and what the frequent mistakes return, computed layer by layer."""
+    pre: list[torch.Tensor] = []  # the Linear layers' outputs
+    post: list[torch.Tensor] = []  # the activation modules' outputs
+    h = x
+    for layer in model:
+        h = layer(h)
+        (pre if isinstance(layer, nn.Linear) else post).append(h)
+    weights = [m.weight for m in model if isinstance(m, nn.Linear)]
+    grads = torch.autograd.grad(loss_fn(h, y), post + pre + weights)
+    at_post, at_pre, at_weights = grads[: len(post)], grads[len(post) : -len(weights)], grads[-len(weights) :]
+    return {
+        "expected": [g.norm().item() for g in at_post],
+        "values": [t.norm().item() for t in post],
+        "pre": [g.norm().item() for g in at_pre],
+        "weights": [g.norm().item() for g in at_weights],
+        "squared": [(g.norm() ** 2).item() for g in at_post],
+        "reversed": [g.norm().item() for g in reversed(at_post)],
+        "per-example": [g.flatten(1).norm(dim=1).mean().item() for g in at_post],
+    }
 
 
-def _all_close(values: list, expected: list) -> bool:
-    return all(abs(a - e) <= 1e-4 * max(1.0, e) for a, e in zip(values, expected, strict=True))
+_FLOW_MISTAKES = {
+    "values": "those are the norms of the activations themselves: the exercise asks for the norms of the "
+    "gradients of the loss with respect to them.",
+    "pre": "those are the gradients at the Linear layers' outputs (before the activations): take them at each "
+    "activation module's output.",
+    "weights": "those are the norms of the weights' gradients, as in the chapter: the exercise asks for the "
+    "gradients with respect to each activation module's output.",
+    "squared": "those are squared norms (sums of squares): the L2 norm is their square root.",
+    "reversed": "the norms are in reverse order: list them from the input to the output.",
+    "per-example": "that is an average of per-example norms: take one norm of the whole batch's gradient.",
+}
+
+
+def _same_floats(values: list, expected: list) -> bool:
+    return len(values) == len(expected) and all(
+        abs(a - e) <= 1e-4 * abs(e) + 1e-8 for a, e in zip(values, expected, strict=True)
+    )
+
+
+def _flow_nets() -> list[tuple[str, nn.Sequential, torch.Tensor, torch.Tensor, nn.Module]]:
+    classifier = seeded(
+        0,
+        lambda: nn.Sequential(
+            nn.Linear(FEATURES, 6), nn.Tanh(), nn.Linear(6, 4, bias=False), nn.ReLU(), nn.Linear(4, CLASSES)
+        ),
+    )
+    regressor = seeded(
+        1,
+        lambda: nn.Sequential(
+            nn.Linear(FEATURES, 6),
+            nn.Sigmoid(),
+            nn.Linear(6, 6),
+            nn.LeakyReLU(0.1),
+            nn.Linear(6, 2),
+            nn.Sigmoid(),
+        ),
+    )
+    return [
+        (
+            "Linear-Tanh-Linear(bias=False)-ReLU-Linear with CrossEntropyLoss",
+            classifier,
+            _randn(BATCH, FEATURES, seed=2),
+            torch.arange(BATCH) % CLASSES,
+            nn.CrossEntropyLoss(),
+        ),
+        (
+            "Linear-Sigmoid-Linear-LeakyReLU-Linear-Sigmoid (an activation at the end) with MSELoss",
+            regressor,
+            _randn(4, FEATURES, seed=3),
+            _randn(4, 2, seed=4),
+            nn.MSELoss(),
+        ),
+    ]
 
 
 @exercise("ex-4.8")
-def check_ex_4_8(layer_gradient_norms):
-    for activation, seed in ((nn.Sigmoid, 0), (nn.ReLU, 1)):
-        model = _deep_net(activation, seed)
-        x, y = _randn(16, 4, seed=seed), torch.arange(16) % 2
-        weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
-        grads = torch.autograd.grad(F.cross_entropy(model(x), y), weights)
-        expected = [g.norm().item() for g in grads]
-        accumulated = [(g + 1).norm().item() for g in grads]
-        for p in model.parameters():  # stale gradients, as left by an earlier backward()
-            p.grad = torch.ones_like(p)
-        result = call(layer_gradient_norms, model, x, y, nn.CrossEntropyLoss())
+def check_ex_4_8(activation_gradient_norms):
+    for text, model, x, y, loss_fn in _flow_nets():
+        flow = _gradient_flow(model, x, y, loss_fn)
+        expected = flow["expected"]
+        params = [p.detach().clone() for p in model.parameters()]
+        inputs = x.clone()
+        result = call(activation_gradient_norms, model, x, y, loss_fn)
         expect(
             isinstance(result, list) and all(isinstance(v, float) for v in result),
             f"return a list of Python floats (use .item()), got {type(result).__name__}"
@@ -321,19 +465,32 @@ def check_ex_4_8(layer_gradient_norms):
             + ".",
         )
         expect(
+            torch.equal(x, inputs) and all(torch.equal(p, q) for p, q in zip(model.parameters(), params)),
+            f"for the model {text} your function changed x or the model's parameters: only measure.",
+        )
+        if not _same_floats(result, expected):
+            for key, message in _FLOW_MISTAKES.items():
+                if _same_floats(result, flow[key]):
+                    raise ExerciseFailed(f"for the model {text}: {message}")
+        activations = [type(m).__name__ for m in model if not isinstance(m, nn.Linear)]
+        expect(
             len(result) == len(expected),
-            f"the model has {len(expected)} Linear layers but you returned {len(result)} norms: one per Linear "
-            "layer's weight (biases are not included).",
-        )
-
-        expect(
-            not _all_close(result, accumulated),
-            "your norms include stale gradients: the model already had .grad from an "
-            "earlier backward(), and backward() adds to it. Clear the gradients first.",
+            f"the model {text} has {len(expected)} activation modules ({', '.join(activations)}) but you returned "
+            f"{len(result)} norm(s): one per module that is not an nn.Linear, in order, the last one included.",
         )
         expect(
-            _all_close(result, expected),
-            f"the {activation.__name__} network's gradient norms are wrong "
-            f"(you returned {[round(v, 6) for v in result]}); they should be in the order the "
-            "Linear layers appear in the model.",
+            _same_floats(result, expected),
+            f"for the model {text} your norms {[f'{v:.3g}' for v in result]} should be "
+            f"{[f'{v:.3g}' for v in expected]}: the gradient of the loss with respect to each activation "
+            "module's output, over the whole batch.",
+        )
+        # the same model again, on a smaller batch: nothing may be left over from the first call
+        again = call(activation_gradient_norms, model, x[:3], y[:3], loss_fn)
+        expected_again = _gradient_flow(model, x[:3], y[:3], loss_fn)["expected"]
+        expect(
+            isinstance(again, list) and _same_floats(again, expected_again),
+            f"a second call on the same model {text}, with a batch of 3, returned "
+            f"{[f'{v:.3g}' for v in again] if isinstance(again, list) else type(again).__name__} instead of "
+            f"{[f'{v:.3g}' for v in expected_again]}: does the first call leave something behind, such as a "
+            "hook that is never removed?",
         )

@@ -32,35 +32,74 @@ def _grad_of_list(f, x):
     return leaf.grad.tolist()
 
 
-def _derivative_weighted_by_output(f, x):  # passes the output itself as `gradient`
-    x = x.detach().clone().requires_grad_()
-    y = f(x)
-    y.backward(gradient=y.detach())
-    return x.grad
+def _jacobian(
+    f,
+    x,
+    *,
+    reset="none",
+    retain=True,
+    weights="one-hot",
+    refresh=False,
+    stack=True,
+    copy=True,
+    copy_rows=False,
+):
+    """A Jacobian by one backward pass per row, with one mistake chosen by the keywords."""
+    leaf = x.detach().clone().requires_grad_() if copy else x.requires_grad_()
+    y = f(leaf)
+    rows = []
+    for j in range(len(y)):
+        if refresh:  # a fresh graph for every row: f is called m times
+            y = f(leaf)
+        u = torch.zeros_like(y)
+        u[j] = 1.0
+        if reset == "none":
+            leaf.grad = None
+        elif reset == "zero_" and leaf.grad is not None:
+            leaf.grad.zero_()  # the same tensor, refilled by the next pass
+        y.backward(gradient=u, retain_graph=retain)
+        rows.append(leaf.grad.clone() if copy_rows else leaf.grad)
+    if weights == "ones":
+        leaf.grad = None
+        y.backward(gradient=torch.ones_like(y))
+        return leaf.grad
+    if not stack:
+        return rows
+    if weights == "float32":  # rows copied into a default-dtype tensor
+        out = torch.zeros(len(rows), len(x))
+        for j, row in enumerate(rows):
+            out[j] = row
+        return out
+    result = torch.stack(rows)
+    return result.T if weights == "transposed" else result
 
 
-def _derivative_no_gradient(f, x):  # backward() on a non-scalar without `gradient`
-    x = x.detach().clone().requires_grad_()
-    f(x).backward()
-    return x.grad
+def _fit_circle(points, lr, steps, *, reset=True, reduce="mean", model="distance", start=None, as_float=True):
+    centre = torch.zeros(2) if start is None else points.mean(dim=0)
+    centre.requires_grad_(True)
+    radius = torch.ones((), requires_grad=True)
+    for _ in range(steps):
+        squared = ((points - centre) ** 2).sum(dim=1)
+        if model == "squared":
+            per_point = (squared - radius**2) ** 2
+        elif model == "no-sqrt":
+            per_point = (squared - radius) ** 2
+        else:
+            per_point = (squared.sqrt() - radius) ** 2
+        (per_point.mean() if reduce == "mean" else per_point.sum()).backward()
+        with torch.no_grad():
+            centre -= lr * centre.grad
+            radius -= lr * radius.grad
+        if reset:
+            centre.grad = radius.grad = None
+    if not as_float:
+        return centre[0].detach(), centre[1].detach(), radius.detach()
+    cx, cy = centre.tolist()
+    return cx, cy, radius.item()
 
 
-def _derivative_of_mean(f, x):
-    x = x.detach().clone().requires_grad_()
-    f(x).mean().backward()
-    return x.grad
-
-
-def _derivative_returns_output(f, x):
-    x = x.detach().clone().requires_grad_()
-    y = f(x)
-    y.backward(torch.ones_like(y))
-    return y.detach()
-
-
-def _derivative_autograd_tuple(f, x):
-    x = x.detach().clone().requires_grad_()
-    return torch.autograd.grad(f(x), x, torch.ones_like(x))  # a tuple: forgot [0]
+def _fit_circle_uphill(points, lr, steps):
+    return _fit_circle(points, -lr, steps)
 
 
 def _count_every_path(t):  # no memory of visited nodes: shared nodes counted once per path
@@ -160,22 +199,6 @@ def _sgd_step_ascends(params, lr):
     return params
 
 
-def _fit_line(x, y, lr, steps, *, zero_grad=True, reduce="mean", start=0.0, as_float=True, swap=False):
-    w = torch.full((), start, requires_grad=True)
-    b = torch.full((), start, requires_grad=True)
-    for _ in range(steps):
-        error = (w * x + b - y) ** 2
-        loss = error.mean() if reduce == "mean" else error.sum()
-        loss.backward()
-        with torch.no_grad():
-            w -= lr * w.grad
-            b -= lr * b.grad
-        if zero_grad:
-            w.grad = b.grad = None
-    result = (w.item(), b.item()) if as_float else (w.detach(), b.detach())
-    return result[::-1] if swap else result
-
-
 def _numerical_grad(f, x, eps=1e-6, *, divide=2.0, nudge=1.0, dtype=None, in_place=False, flat=False):
     grad = torch.zeros(x.numel(), dtype=dtype or x.dtype)
     work = x if in_place else x.clone()
@@ -254,11 +277,19 @@ WRONG = {
         (lambda: _grad_of_list, "torch.Tensor"),
     ],
     "ex-2.2": [
-        (lambda: _derivative_weighted_by_output, "multiplied by f(x)"),
-        (lambda: _derivative_no_gradient, "needs `gradient=`"),
-        (lambda: _derivative_of_mean, "divided by 13"),
-        (lambda: _derivative_returns_output, "not its derivative"),
-        (lambda: _derivative_autograd_tuple, "got tuple"),
+        (lambda: lambda f, x: _jacobian(f, x, weights="transposed"), "swapped"),
+        (lambda: lambda f, x: _jacobian(f, x, reset="keep"), "pile up"),
+        (lambda: lambda f, x: _jacobian(f, x, reset="keep", copy_rows=True), "pile up"),
+        (lambda: lambda f, x: _jacobian(f, x, reset="zero_"), "equals the last one"),
+        (lambda: lambda f, x: _jacobian(f, x, weights="ones"), "sum of the jacobian's rows"),
+        (lambda: lambda f, x: _jacobian(f, x, retain=False), "second time"),
+        (lambda: lambda f, x: _jacobian(f, x, refresh=True, retain=False), "called f 5 times"),
+        (lambda: lambda f, x: _jacobian(f, x, copy=False), "changed its input"),
+        (lambda: lambda f, x: _jacobian(f, x, stack=False), "should be a torch.Tensor, got list"),
+        (
+            lambda: lambda f, x: _jacobian(f, x, weights="float32"),
+            "dtype torch.float32, expected torch.float64",
+        ),
     ],
     "ex-2.3": [
         (lambda: _count_every_path, "more than once"),
@@ -276,12 +307,18 @@ WRONG = {
         (lambda: _sgd_step_ascends, "values differ"),
     ],
     "ex-2.5": [
-        (lambda: lambda x, y, lr, steps: _fit_line(x, y, lr, steps, zero_grad=False), "pile up"),
-        (lambda: lambda x, y, lr, steps: _fit_line(x, y, lr, steps, as_float=False), "Python floats"),
-        (lambda: lambda x, y, lr, steps: _fit_line(x, y, lr, steps, reduce="sum"), "diverged"),
-        (lambda: lambda x, y, lr, steps: _fit_line(x, y, lr, steps - 1), "exactly one step"),
-        (lambda: lambda x, y, lr, steps: _fit_line(x, y, lr, steps, start=1.0), "exactly one step"),
-        (lambda: lambda x, y, lr, steps: _fit_line(x, y, lr, steps, swap=True), "least-squares"),
+        (lambda: lambda points, lr, steps: _fit_circle(points, lr, steps, reset=False), "pile up"),
+        (lambda: lambda points, lr, steps: _fit_circle(points, lr, steps, reduce="sum"), "not their sum"),
+        (
+            lambda: lambda points, lr, steps: _fit_circle(points, lr, steps, model="squared"),
+            "squared distances",
+        ),
+        (lambda: lambda points, lr, steps: _fit_circle(points, lr, steps, model="no-sqrt"), "square root"),
+        (lambda: lambda points, lr, steps: _fit_circle(points, lr, steps, as_float=False), "Python floats"),
+        (lambda: lambda points, lr, steps: _fit_circle(points, lr, steps - 1), "still the start"),
+        (lambda: _fit_circle_uphill, "uphill"),
+        (lambda: lambda points, lr, steps: _fit_circle(points, lr, steps, start="mean"), "expected ("),
+        (lambda: lambda points, lr, steps: _fit_circle(points, lr, steps)[::-1], "wrong order"),
     ],
     "ex-2.6": [
         (lambda: lambda f, x, eps=1e-6: _numerical_grad(f, x, eps, divide=1.0), "twice the true"),

@@ -1,18 +1,10 @@
 """Plausible wrong answers for Chapter 4, each with the words its check's feedback must contain."""
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-
-def _norms(model, x, y, loss_fn, *, zero_grad=True, bias=False, as_tensor=False, only_first=False):
-    if zero_grad:
-        model.zero_grad()
-    loss_fn(model(x), y).backward()
-    layers = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    params = [p for m in layers for p in ((m.weight, m.bias) if bias else (m.weight,))]
-    norms = [p.grad.norm() if as_tensor else p.grad.norm().item() for p in params]
-    return norms[:1] if only_first else norms
 
 
 def _predict(logits, task, *, multiclass_dim=1, multilabel="sigmoid", binary_threshold=0.0, check=True):
@@ -78,17 +70,6 @@ def _smoothed(targets, num_classes, smoothing, *, spread="all", dtype=torch.floa
     return one_hot * (1 - smoothing)  # "none": nothing spread
 
 
-def _weighted_ce(logits, targets, weight, *, divide="weights", stable=True, use_weight=True):
-    log_p = F.log_softmax(logits, dim=1) if stable else torch.softmax(logits, dim=1).log()
-    picked = -log_p[torch.arange(len(targets)), targets]
-    w = weight[targets] if use_weight else torch.ones(len(targets))
-    if divide == "weights":
-        return (picked * w).sum() / w.sum()
-    if divide == "n":
-        return (picked * w).mean()
-    return (picked * w).sum()
-
-
 def _leaky(x, negative_slope=0.01, *, variant="ok"):
     if variant == "slope":
         return torch.where(x > 0, x, negative_slope)
@@ -101,6 +82,95 @@ def _leaky(x, negative_slope=0.01, *, variant="ok"):
     if variant == "float":
         return torch.where(x > 0, x, negative_slope * x).float()
     return torch.where(x > 0, x, negative_slope * x)
+
+
+def _activation_norms(
+    model, x, y, loss_fn, *, at="activations", what="grad", order=1, keep=True, as_tensor=False
+):
+    """Gradient norms at the activations, with one mistake chosen by the keywords."""
+    kept, h = [], x
+    for layer in model:
+        h = layer(h)
+        if isinstance(layer, nn.Linear) == (at == "linear"):
+            if keep:
+                h.retain_grad()
+            kept.append(h)
+    loss_fn(h, y).backward()
+    if what == "values":
+        norms = [t.norm() for t in kept]
+    elif what == "weights":
+        norms = [m.weight.grad.norm() for m in model if isinstance(m, nn.Linear)]
+    elif what == "squared":
+        norms = [(t.grad**2).sum() for t in kept]
+    elif what == "per-example":
+        norms = [t.grad.norm(dim=1).mean() for t in kept]
+    else:
+        with warnings.catch_warnings():  # the slip PyTorch warns about: .grad of a non-leaf
+            warnings.simplefilter("ignore")
+            norms = [t.grad.norm() for t in kept]
+    return [v if as_tensor else v.item() for v in norms][::order]
+
+
+def _activation_norms_with_hooks():
+    kept = []
+
+    def activation_gradient_norms(model, x, y, loss_fn):
+        kept.clear()
+        for module in model:  # hooks that are never removed: the second call runs two per module
+            if not isinstance(module, nn.Linear):
+                module.register_forward_hook(lambda m, inputs, out: kept.append(out) or out.retain_grad())
+        loss_fn(model(x), y).backward()
+        return [t.grad.norm().item() for t in kept]
+
+    return activation_gradient_norms
+
+
+def _sequence_ce(logits, targets, weight, ignore_index=-100, *, mistake=None):
+    """Weighted cross-entropy over (N, C, L) logits, with one mistake."""
+    counted = targets != ignore_index
+    if mistake == "in-place":
+        targets[~counted] = 0  # writes into the caller's targets
+        safe = targets
+    elif mistake == "no-mask":
+        safe, counted = targets.clamp(min=0), torch.ones_like(counted)
+    else:
+        safe = torch.where(counted, targets, 0)
+    dim = -1 if mistake == "dim" else 1
+    log_p = (
+        torch.softmax(logits, dim=1).log() if mistake == "unstable" else torch.log_softmax(logits, dim=dim)
+    )
+    picked = log_p.gather(1, safe.unsqueeze(1)).squeeze(1)
+    w = (weight[safe] if mistake != "no-weight" else torch.ones_like(picked)) * counted
+    loss = -(w * picked)
+    if mistake == "per-position":
+        return loss
+    if mistake == "count":
+        return loss.sum() / counted.sum()
+    if mistake == "denominator":
+        return loss.sum() / weight[safe].sum()
+    if mistake == "per-sequence":
+        return (loss.sum(dim=1) / w.sum(dim=1)).mean()
+    if mistake == "sum":
+        return loss.sum()
+    return loss.sum() / w.sum()
+
+
+def _sequence_ce_raw_index(logits, targets, weight, ignore_index=-100):
+    log_p = torch.log_softmax(logits, dim=1)
+    w = weight[targets] * (targets != ignore_index)  # weight[-100] does not exist
+    picked = log_p.gather(1, targets.unsqueeze(1)).squeeze(1)
+    return -(w * picked).sum() / w.sum()
+
+
+def _sequence_ce_flat(logits, targets, weight, ignore_index=-100, *, move=True):
+    classes = logits.shape[1]
+    flat = logits.movedim(1, -1).reshape(-1, classes) if move else logits.reshape(-1, classes)
+    labels = targets.reshape(-1)
+    counted = labels != ignore_index
+    log_p = torch.log_softmax(flat[counted], dim=1)
+    picked = log_p[torch.arange(int(counted.sum())), labels[counted]]
+    w = weight[labels[counted]]
+    return -(w * picked).sum() / w.sum()
 
 
 WRONG = {
@@ -155,17 +225,33 @@ WRONG = {
         (lambda: lambda t, c, s: _smoothed(t, c, s).T, "shape (3, 4)"),
     ],
     "ex-4.7": [
-        (lambda: lambda z, t, w: _weighted_ce(z, t, w, divide="n"), "sum of the weights"),
-        (lambda: lambda z, t, w: _weighted_ce(z, t, w, stable=False), "log_softmax"),
-        (lambda: lambda z, t, w: _weighted_ce(z, t, w, use_weight=False), "weights [0.2, 3.0, 1.5]"),
-        (lambda: lambda z, t, w: _weighted_ce(z, t, w, divide="none"), "plain cross-entropy"),
-        (lambda: lambda z, t, w: _weighted_ce(z, t, w.flip(0)), "weights [0.2, 3.0, 1.5]"),
+        (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="count"), "sum of the weights"),
+        (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="denominator"), "denominator"),
+        (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="no-mask"), "counted as if"),
+        (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="no-weight"), "class weights"),
+        (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="per-sequence"), "each sequence"),
+        (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="dim"), "wrong dimension"),
+        (lambda: lambda z, t, w, i=-100: _sequence_ce_flat(z, t, w, i, move=False), "mixes classes"),
+        (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="unstable"), "log_softmax"),
+        (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="per-position"), "shape (3, 7)"),
+        (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="sum"), "weighted sum"),
+        (
+            lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="in-place"),
+            "changed the caller's",
+        ),
+        (lambda: _sequence_ce_raw_index, "not a class id"),
+        (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w), "ignore_index=0"),
     ],
     "ex-4.8": [
-        (lambda: lambda *a: _norms(*a, zero_grad=False), "stale gradients"),
-        (lambda: lambda *a: _norms(*a, bias=True), "biases are not included"),
-        (lambda: lambda *a: _norms(*a, as_tensor=True), "Python floats"),
-        (lambda: lambda *a: _norms(*a, only_first=True), "you returned 1 norms"),
-        (lambda: lambda *a: _norms(*a)[::-1], "in the order"),
+        (lambda: lambda *a: _activation_norms(*a, what="values"), "activations themselves"),
+        (lambda: lambda *a: _activation_norms(*a, at="linear"), "Linear layers' outputs"),
+        (lambda: lambda *a: _activation_norms(*a, what="weights"), "weights' gradients"),
+        (lambda: lambda *a: _activation_norms(*a, what="squared"), "squared norms"),
+        (lambda: lambda *a: _activation_norms(*a, order=-1), "reverse order"),
+        (lambda: lambda *a: _activation_norms(*a, what="per-example"), "per-example"),
+        (lambda: lambda *a: _activation_norms(*a, keep=False), "nonetype"),
+        (lambda: lambda *a: _activation_norms(*a, as_tensor=True), "Python floats"),
+        (_activation_norms_with_hooks, "hook that is never removed"),
+        (lambda: lambda *a: _activation_norms(*a)[:-1], "the last one included"),
     ],
 }
