@@ -3,12 +3,13 @@
 import copy
 import math
 import warnings
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..exercises import ExerciseFailed, call, exercise, expect
-from ._common import close
+from ._common import close, generator, non_contiguous
 from ._common import seeded as _seeded
 
 
@@ -173,63 +174,171 @@ def check_ex_5_3(momentum_step):
             )
 
 
-# ---- ex-5.4: AdamW by hand ----------------------------------------------------------------------
+# ---- ex-5.4: AdamW when some gradients are missing -----------------------------------------------
+
+# One entry per step and parameter: a gradient scale, 0.0 for a real zero gradient, None for no gradient.
+# Parameter 0 gets a gradient at every step (a zero one at step 3); parameter 1 misses step 1, so its own
+# step count lags the loop's; parameter 2 never gets one; parameter 3 only at step 1.
+_ADAMW_SCHEDULE = (
+    (0.1, None, None, 1.0),
+    (1.0, 1.0, None, None),
+    (0.0, 10.0, None, None),
+    (100.0, 0.01, None, None),
+)
+_ADAMW_SHAPES = ((5,), (3, 4), (2,), (7,))
+_ADAMW_ORDER = (3, 1, 0, 2)  # the parameters whose mistakes are easiest to name come first
+
+
+def _adamw_case(seed):
+    gen = generator(seed)
+    params = [torch.randn(*shape, generator=gen) for shape in _ADAMW_SHAPES]
+    params[1] = non_contiguous(params[1])
+    grads = [
+        [
+            None if scale is None else torch.randn(*shape, generator=gen) * scale
+            for scale, shape in zip(step, _ADAMW_SHAPES)
+        ]
+        for step in _ADAMW_SCHEDULE
+    ]
+    return params, grads
+
+
+def _adamw_by_torch(params, grads, lr, betas, eps, weight_decay):
+    ps = [p.clone().requires_grad_(True) for p in params]
+    optimizer = torch.optim.AdamW(ps, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    for step in grads:
+        for p, g in zip(ps, step):
+            p.grad = None if g is None else g.clone()
+        optimizer.step()
+    return [p.detach() for p in ps]
+
+
+def _adamw_mistake(params, grads, lr, betas, eps, weight_decay, mistake):
+    """What a frequent wrong version of AdamW-with-missing-gradients gives."""
+    beta1, beta2 = betas
+    params = [p.clone() for p in params]
+    m = [torch.zeros_like(p) for p in params]
+    v = [torch.zeros_like(p) for p in params]
+    count = [0] * len(params)
+    for t, step in enumerate(grads, start=1):
+        for i, g in enumerate(step):
+            if g is None and mistake == "none_as_zero":
+                g = torch.zeros_like(params[i])
+            if g is not None and mistake == "zero_as_none" and not g.any():
+                g = None
+            if g is None:
+                if mistake == "decay_skipped":
+                    params[i] = params[i] * (1 - lr * weight_decay)
+                continue
+            count[i] += 1
+            tt = t if mistake == "global_t" else count[i]
+            if mistake == "coupled":
+                g = g + weight_decay * params[i]
+            elif mistake != "decay_after":
+                params[i] = params[i] * (1 - lr * weight_decay)
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 - beta2) * g**2
+            if mistake == "no_bias_correction":
+                m_hat, v_hat = m[i], v[i]
+            else:
+                m_hat, v_hat = m[i] / (1 - beta1**tt), v[i] / (1 - beta2**tt)
+            denom = (v_hat + eps).sqrt() if mistake == "eps_inside" else v_hat.sqrt() + eps
+            params[i] = params[i] - lr * m_hat / denom
+            if mistake == "decay_after":
+                params[i] = params[i] * (1 - lr * weight_decay)
+    return params
+
+
+def _without_optim(fn, *args, **kwargs):
+    """Call the learner's function while building any torch.optim optimizer fails with a message."""
+    original = torch.optim.Optimizer.__init__
+
+    def refuse(self, *a, **k):
+        raise ExerciseFailed(
+            "your function builds a torch.optim optimizer: the exercise asks you to write AdamW's rule out "
+            "yourself, without torch.optim."
+        )
+
+    torch.optim.Optimizer.__init__ = refuse  # type: ignore[method-assign]
+    try:
+        return call(fn, *args, **kwargs)
+    finally:
+        torch.optim.Optimizer.__init__ = original  # type: ignore[method-assign]
+
+
+_ADAMW_MISTAKES = {
+    "global_t": "the parameters that missed their first gradients are off: which step count does the bias "
+    "correction use for them? Look at what Adam's state keeps for each parameter.",
+    "none_as_zero": "a parameter moved at a step where its gradient was None, as if the gradient were zero: "
+    "step() skips a parameter whose .grad is None (its averages and its step count stay as they are).",
+    "decay_skipped": "a parameter was decayed at a step where its gradient was None: step() skips such a "
+    "parameter entirely, weight decay included.",
+    "zero_as_none": "a zero gradient was treated like a missing one: a gradient of zeros is a real gradient, "
+    "so the averages, the step count and the decay all go on.",
+    "coupled": "the weight decay went into the gradient (Adam's L2 form): AdamW keeps it out of m and v "
+    "and applies it to the parameter directly.",
+    "decay_after": "the decay was applied after the Adam step: the decay multiplies the parameter from before "
+    "the step, (1 - lr * weight_decay) * theta.",
+    "no_bias_correction": "the bias correction is missing: m and v start at zero and are divided by "
+    "1 - beta ** t.",
+    "eps_inside": "eps belongs outside the square root: sqrt(v_hat) + eps.",
+}
 
 
 @exercise("ex-5.4")
-def check_ex_5_4(adamw_step):
-    gen = torch.Generator().manual_seed(0)
-    for lr, betas, weight_decay in (
-        (0.05, (0.9, 0.999), 0.0),
-        (0.05, (0.9, 0.999), 0.1),
-        (0.2, (0.8, 0.99), 0.05),
-    ):
-        p = torch.randn(4, generator=gen).requires_grad_(True)
-        optimizer = torch.optim.AdamW([p], lr=lr, betas=betas, eps=1e-8, weight_decay=weight_decay)
-        for t in range(1, 5):
-            grad = torch.randn(4, generator=gen) * 10.0 ** (t - 2)  # gradients of very different scales
-            before = p.detach().clone()
-            state = optimizer.state[p] if p in optimizer.state else {}
-            m = state["exp_avg"].clone() if state else torch.zeros(4)
-            v = state["exp_avg_sq"].clone() if state else torch.zeros(4)
-            p.grad = grad.clone()
-            optimizer.step()
-            result = call(
-                adamw_step,
-                before.clone(),
-                grad.clone(),
-                m,
-                v,
-                t,
-                lr,
-                betas=betas,
-                eps=1e-8,
-                weight_decay=weight_decay,
+def check_ex_5_4(adamw_run):
+    settings: tuple[tuple[str, float, dict[str, Any]], ...] = (
+        ("lr=0.1, betas=(0.8, 0.99), weight_decay=0.1", 0.1, dict(betas=(0.8, 0.99), weight_decay=0.1)),
+        ("lr=0.05 and the default betas, eps and weight_decay", 0.05, {}),
+        ("weight_decay=0 (plain Adam)", 0.2, dict(betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)),
+    )
+    first, second = (
+        _without_optim(adamw_run, *_adamw_case(0), 0.1, betas=(0.8, 0.99), weight_decay=0.1) for _ in range(2)
+    )
+    if all(isinstance(r, list) and all(isinstance(t, torch.Tensor) for t in r) for r in (first, second)):
+        expect(
+            len(first) == len(second)
+            and all(a.shape == b.shape and torch.equal(a, b) for a, b in zip(first, second)),
+            "a second call with the same inputs gave another result: every call starts from fresh m, v and "
+            "step counts (zeros), kept inside the call.",
+        )
+    for seed, (label, lr, kwargs) in enumerate(settings):
+        params, grads = _adamw_case(seed)
+        params_before = [p.clone() for p in params]
+        grads_before = [[None if g is None else g.clone() for g in step] for step in grads]
+        full = dict(betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01) | kwargs
+        expected = _adamw_by_torch(params_before, grads_before, lr, **full)
+        result = _without_optim(adamw_run, params, grads, lr, **kwargs)
+        expect(
+            isinstance(result, list) and len(result) == len(params),
+            f"with {label}: adamw_run should return a list of {len(params)} tensors (one per parameter), got "
+            f"{type(result).__name__}{f' of length {len(result)}' if isinstance(result, (list, tuple)) else ''}.",
+        )
+        expect(
+            all(torch.equal(p, b) for p, b in zip(params, params_before))
+            and all(
+                (g is None and b is None) or (g is not None and b is not None and torch.equal(g, b))
+                for step, step_before in zip(grads, grads_before)
+                for g, b in zip(step, step_before)
+            ),
+            "the tensors in params or grads were changed in place: compute new tensors and leave the inputs "
+            "as they were.",
+        )
+        mistakes = {
+            name: _adamw_mistake(
+                params_before, grads_before, lr, full["betas"], full["eps"], full["weight_decay"], name
             )
-            expect(
-                isinstance(result, tuple) and len(result) == 3,
-                f"adamw_step should return a tuple (new_param, new_m, new_v), got {type(result).__name__}.",
-            )
-            new_param, new_m, new_v = result
-            where = f"at step t={t} (lr={lr}, betas={betas}, weight_decay={weight_decay})"
-            _close(
-                new_m,
-                optimizer.state[p]["exp_avg"],
-                f"new_m {where}",
-                "m is a moving average of the gradient alone (AdamW keeps the decay out of it).",
-            )
-            _close(
-                new_v,
-                optimizer.state[p]["exp_avg_sq"],
-                f"new_v {where}",
-                "v is a moving average of the squared gradient alone.",
-            )
-            _close(
-                new_param,
-                p.detach(),
-                f"new_param {where}",
-                "Check the bias correction (divide m and v by 1 - beta ** t) and that the decay multiplies the "
-                "parameter by (1 - lr * weight_decay).",
+            for name in _ADAMW_MISTAKES
+        }
+        for i in _ADAMW_ORDER:
+            got_grads = [step[i] is not None for step in grads]
+            close(
+                result[i],
+                expected[i],
+                f"with {label}, parameter {i} (shape {tuple(expected[i].shape)}, a gradient at steps "
+                f"{[t for t, has in enumerate(got_grads, start=1) if has] or 'none'})",
+                mistakes=[(mistakes[name][i], message) for name, message in _ADAMW_MISTAKES.items()],
+                hint="Each parameter goes through AdamW's rule at the steps where it has a gradient.",
                 atol=1e-5,
             )
 

@@ -1,12 +1,13 @@
 """Checks for Chapter 6 (Data: Dataset and DataLoader)."""
 
+from collections.abc import Iterator
 from typing import cast
 
 import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from ..exercises import ExerciseFailed, NotSolved, call, exercise, expect, expect_tensor
-from ._common import generator, randn
+from ._common import generator, randn, seeded
 
 
 @exercise("ex-6.1")
@@ -288,56 +289,157 @@ def check_ex_6_6(channel_mean_std):
         )
 
 
-def _padding(batches, lengths):
-    return sum(len(b) * max(lengths[i] for i in b) - sum(lengths[i] for i in b) for b in batches)
+# ---- ex-6.7: batches with a padding budget ---------------------------------------------------------
+
+# Lengths 1-12 with many ties, and two long ones (24 = max_tokens fills a batch alone): packed in order of
+# length they need 10 batches; in index order 15; with a budget that a batch may not reach exactly, 12.
+_BUDGET_LENGTHS = [
+    int(n) for n in "9 4 6 1 8 4 8 24 2 4 6 3 1 4 11 9 1 1 3 23 3 12 12 3 9 6 2 6 10 1 2".split()
+]
+
+
+def _pack(order, lengths, max_tokens, strict=False):
+    """Fill batches in the given order while len(batch) * longest stays within the budget."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        cost = (len(current) + 1) * max([lengths[j] for j in current] + [lengths[i]])
+        if current and (cost >= max_tokens if strict else cost > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(i)
+    return batches + ([current] if current else [])
+
+
+def _fewest_batches(lengths, max_tokens):
+    """The fewest batches possible: packing the longest first is optimal (swap arguments), and so is
+    shortest first."""
+    return len(_pack(sorted(range(len(lengths)), key=lambda i: -lengths[i]), lengths, max_tokens))
+
+
+def _is_index_list(batch) -> bool:
+    return type(batch) is list and all(isinstance(i, int) and not isinstance(i, bool) for i in batch)
+
+
+def _an_epoch(sampler, what):
+    """One epoch of the learner's batch sampler, as the DataLoader asks for it: iter(), then every batch."""
+    iterator = sampler.__iter__()
+    if iterator is None:
+        raise NotSolved
+    expect(
+        isinstance(iterator, Iterator),
+        f"{what}: __iter__ should return an iterator, got a {type(iterator).__name__}: return iter(...) of "
+        "it, or yield the batches one by one.",
+    )
+    batches = list(iterator)
+    wrong = next((b for b in batches if not _is_index_list(b)), None)
+    if wrong is not None:
+        inside = f" of {type(wrong[0]).__name__}" if isinstance(wrong, (list, tuple)) and len(wrong) else ""
+        raise ExerciseFailed(
+            f"{what}: every batch should be a list of Python ints, got a {type(wrong).__name__}{inside} "
+            "(a tensor of indices becomes one with .tolist())."
+        )
+    return batches
+
+
+def _two_epochs(BudgetBatches, lengths, max_tokens, seed):
+    sampler = BudgetBatches(list(lengths), max_tokens, generator(seed))
+    return [list(sampler), list(sampler)]
+
+
+def _budget_epoch_ok(batches, lengths, max_tokens, what):
+    n = len(lengths)
+    seen = sorted(i for b in batches for i in b)
+    expect(
+        seen == list(range(n)) and all(batches),
+        f"{what}: an epoch should hold each of the {n} samples exactly once (in non-empty batches); "
+        f"it held {len(seen)} indices, {len(set(seen) & set(range(n)))} different samples.",
+    )
+    for b in batches:
+        longest = max(lengths[i] for i in b)
+        expect(
+            len(b) * longest <= max_tokens,
+            f"{what}: a batch of {len(b)} sequences, the longest of length {longest}, is padded to "
+            f"{len(b)} x {longest} = {len(b) * longest} positions, more than max_tokens={max_tokens}: "
+            "the cost of a batch counts its padding.",
+        )
+    fewest = _fewest_batches(lengths, max_tokens)
+    if len(batches) > fewest:
+        by_length = sorted(range(n), key=lambda i: lengths[i])
+        strict = len(_pack(by_length, lengths, max_tokens, strict=True))
+        expect(
+            not (strict > fewest and len(batches) == strict),
+            f"{what}: {len(batches)} batches where {fewest} suffice: a batch may cost exactly "
+            f"max_tokens={max_tokens}, not only less.",
+        )
+        raise ExerciseFailed(
+            f"{what}: {len(batches)} batches where {fewest} suffice. The longest sequence of a batch sets "
+            "its cost, so sequences of similar lengths waste the least together."
+        )
 
 
 @exercise("ex-6.7")
-def check_ex_6_7(length_batches):
-    lengths = [int(v) for v in torch.randint(1, 40, (53,), generator=torch.Generator().manual_seed(0))]
-    batch_size = 8
-    result = call(length_batches, list(lengths), batch_size, torch.Generator().manual_seed(0))
+def check_ex_6_7(BudgetBatches):
     expect(
-        isinstance(result, list) and all(isinstance(b, (list, tuple)) for b in result),
-        "length_batches should return a list of lists of indices.",
+        isinstance(BudgetBatches, type),
+        f"BudgetBatches should be a class, got {type(BudgetBatches).__name__}.",
     )
-    batches = [[int(i) for i in b] for b in result]
-    expect(
-        sorted(i for b in batches for i in b) == list(range(len(lengths))),
-        "every index must appear in exactly one batch.",
+    cases = (
+        ("31 lengths from 1 to 24, max_tokens=24", list(_BUDGET_LENGTHS), 24, 0),
+        (
+            "23 lengths from 1 to 20, max_tokens=40",
+            torch.randint(1, 21, (23,), generator=generator(7)).tolist(),
+            40,
+            1,
+        ),
+        ("13 sequences of length 5, max_tokens=16", [5] * 13, 16, 2),
+        ("a single sequence of length 7, max_tokens=7", [7], 7, 3),
     )
-    expect(
-        sorted(len(b) for b in batches) == sorted([batch_size] * (53 // batch_size) + [53 % batch_size]),
-        f"53 samples in batches of {batch_size} should give {53 // batch_size} full batches "
-        f"and one of {53 % batch_size}.",
-    )
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    expected_groups = sorted(
-        sorted(lengths[i] for i in order[s : s + batch_size]) for s in range(0, 53, batch_size)
-    )
-    got_groups = sorted(sorted(lengths[i] for i in b) for b in batches)
-    expect(
-        got_groups == expected_groups,
-        f"the batches should be consecutive runs of the indices sorted by length, shortest first; your batches need "
-        f"{_padding(batches, lengths)} padding positions instead of "
-        f"{_padding([order[s : s + batch_size] for s in range(0, 53, batch_size)], lengths)}.",
-    )
-    again = call(length_batches, list(lengths), batch_size, torch.Generator().manual_seed(0))
-    expect(
-        [[int(i) for i in b] for b in again] == batches,
-        "the same seeded generator should give the same batches in the same order.",
-    )
-    orders = []
-    for seed in (1, 2, 3):
-        out = call(length_batches, list(lengths), batch_size, torch.Generator().manual_seed(seed))
-        orders.append([max(lengths[int(i)] for i in b) for b in out])
-    expect(
-        any(o != sorted(o) and o != sorted(o, reverse=True) for o in orders),
-        "the order of the batches is not shuffled: use torch.randperm(number of batches, generator=generator).",
-    )
-    expect(len({tuple(o) for o in orders}) > 1, "different seeds should give different batch orders.")
-    tiny = call(length_batches, [3, 1, 2], 2, torch.Generator().manual_seed(0))
-    expect(
-        sorted(sorted(int(i) for i in b) for b in tiny) == [[0], [1, 2]],
-        "for lengths [3, 1, 2] and batch_size 2 the batches should be {1, 2} (lengths 1, 2) and {0} (length 3).",
-    )
+    for what, lengths, max_tokens, seed in cases:
+        given = list(lengths)
+        sampler = call(BudgetBatches, given, max_tokens, generator(seed))
+        size = sampler.__len__()
+        if size is None:
+            raise NotSolved
+        epochs = [_an_epoch(sampler, f"for {what}, epoch {e}") for e in (1, 2, 3)]
+        expect(given == lengths, f"for {what}: the list lengths was changed: leave your inputs as they are.")
+        for e, batches in enumerate(epochs, start=1):
+            _budget_epoch_ok(batches, lengths, max_tokens, f"for {what}, epoch {e}")
+            expect(
+                size == len(batches),
+                f"for {what}: len() is {size!r} but an epoch has {len(batches)} batches: len() of a batch "
+                "sampler is the number of batches per epoch (the loader's len).",
+            )
+        if seed == 0:  # 10 batches: 10! orders, so a real shuffle repeats itself with negligible chance
+            expect(
+                epochs[0] != epochs[1] or epochs[1] != epochs[2],
+                f"for {what}: every epoch presents the same batches in the same order. The loader calls iter() "
+                "once per epoch: draw a new order of the batches each time.",
+            )
+            longest = [[max(lengths[i] for i in b) for b in batches] for batches in epochs]
+            expect(
+                not all(o == sorted(o) or o == sorted(o, reverse=True) for o in longest),
+                f"for {what}: in every epoch the batches come in order of length: shuffle the order of the "
+                "batches.",
+            )
+            twins = [seeded(s, _two_epochs, BudgetBatches, lengths, max_tokens, seed) for s in (1, 2)]
+            expect(
+                twins[0] == twins[1] and twins[0] == epochs[:2],
+                f"for {what}: two samplers built with generators seeded alike gave different epochs: the order "
+                "must be drawn from the generator you are given only (not from torch's global random state, "
+                "Python's random or NumPy).",
+            )
+            loader = DataLoader(
+                cast(
+                    Dataset[torch.Tensor], [torch.ones(n) for n in lengths]
+                ),  # a list is a map-style dataset
+                batch_sampler=BudgetBatches(list(lengths), max_tokens, generator(0)),
+                collate_fn=lambda batch: torch.nn.utils.rnn.pad_sequence(batch, batch_first=True),
+                generator=generator(5),
+            )
+            padded = list(loader)
+            expect(
+                len(loader) == size and len(padded) == size and all(x.numel() <= max_tokens for x in padded),
+                f"for {what}: as a DataLoader's batch_sampler it gave {len(padded)} padded batches "
+                f"(len(loader) = {len(loader)}), expected {size}, each of at most {max_tokens} positions.",
+            )

@@ -327,75 +327,203 @@ def check_ex_7_6(start_epoch):
             )
 
 
-def _training_setup(seed: int):
-    """A small model with dropout, Adam and a shuffled loader over 96 synthetic samples."""
+# ---- ex-7.7: resume in the middle of an epoch ------------------------------------------------------
+
+_SAMPLES, _BATCH, _EPOCHS = 37, 8, 3  # 5 batches per epoch (the last one of 5 samples), 15 in all
+_PER_EPOCH = -(-_SAMPLES // _BATCH)
+_START_SEED = 11  # the global random state the first call starts from (later calls: other seeds)
+
+
+class _LoggedNet(nn.Module):
+    """A small classifier with dropout that records, at every forward call, the batch it got, the global
+    random state (which draws its dropout mask) and its weights: runs are compared call by call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+        self.calls: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = torch.cat([p.detach().flatten() for p in self.parameters()])
+        self.calls.append((x.detach().clone(), torch.get_rng_state(), weights))
+        return self.net(x)
+
+
+def _resume_setup(init_seed: int):
+    """What a new process builds: a model (its own random start), Adam, and a loader seeded as at the start."""
     data = torch.Generator().manual_seed(123)
-    inputs = torch.randn(96, 8, generator=data)
-    targets = torch.randint(0, 3, (96,), generator=data)
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+    inputs = torch.randn(_SAMPLES, 6, generator=data)
+    targets = torch.randint(0, 3, (_SAMPLES,), generator=data)
+    model = seeded(init_seed, _LoggedNet)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     loader = DataLoader(
         TensorDataset(inputs, targets),
-        batch_size=16,
+        batch_size=_BATCH,
         shuffle=True,
         generator=torch.Generator().manual_seed(0),
     )
     return model, optimizer, loader
 
 
-def _train_epoch(model, optimizer, loader) -> None:
-    model.train()
-    for x, y in loader:
-        optimizer.zero_grad()
-        nn.functional.cross_entropy(model(x), y).backward()
-        optimizer.step()
+def _plain_loop():
+    """The reference: the four lines of a training step over _EPOCHS epochs, without any interruption."""
+    model, optimizer, loader = _resume_setup(0)
+    losses = []
+
+    def run() -> None:
+        for _ in range(_EPOCHS):
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.cross_entropy(model(x), y)
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+
+    seeded(_START_SEED, run)
+    return losses, model
+
+
+def _where(j: int) -> str:
+    return f"batch {j % _PER_EPOCH + 1} of epoch {j // _PER_EPOCH + 1}"
+
+
+def _first_difference(calls, reference, resumed_at, label):
+    """Name the first forward call where the learner's run leaves the reference run. ``resumed_at``: the
+    index of the first batch this call trained after loading the checkpoint (None: the call started afresh)."""
+    for j, ((x, rng, weights), (x_ref, rng_ref, weights_ref)) in enumerate(zip(calls, reference)):
+        if resumed_at is None:
+            if not torch.equal(x, x_ref):
+                raise ExerciseFailed(
+                    f"{label}: at {_where(j)} the model got other samples than in a plain loop over "
+                    "train_loader: keep the order the loader gives (do not reseed or replace its generator)."
+                )
+            expect(
+                torch.equal(rng, rng_ref),
+                f"{label}: at {_where(j)} the global random state, which draws the dropout masks, is not the "
+                "one of a plain loop: the call must not draw random numbers of its own.",
+            )
+            expect(
+                torch.equal(weights, weights_ref),
+                f"{label}: at {_where(j)} the weights differ from a plain loop's: each batch is "
+                "optimizer.zero_grad(), the loss, backward() and optimizer.step(), with the model in training "
+                "mode.",
+            )
+            continue
+        if j < resumed_at:
+            continue  # checked after the earlier calls
+        after = f" (this call resumed from the checkpoint at {_where(resumed_at)})"
+        expect(
+            j > resumed_at or torch.equal(weights, weights_ref),
+            f"{label}: when training resumed at {_where(j)}, the model's weights were not the ones saved at "
+            "the stop.",
+        )
+        if not torch.equal(x, x_ref):
+            epoch_start = j - j % _PER_EPOCH
+            same_epoch = [
+                k for k in range(epoch_start, epoch_start + _PER_EPOCH) if torch.equal(x, reference[k][0])
+            ]
+            if same_epoch:
+                raise ExerciseFailed(
+                    f"{label}: where {_where(j)} was due{after}, the model got {_where(same_epoch[0])} instead: "
+                    "count the batches of the epoch that were trained before the stop."
+                )
+            raise ExerciseFailed(
+                f"{label}: from {_where(j)} on{after}, the batches came in a different order from the "
+                "uninterrupted run. The loader draws an epoch's order from train_loader.generator when that "
+                "epoch begins: which state of the generator replays it?"
+            )
+        expect(
+            torch.equal(rng, rng_ref),
+            f"{label}: at {_where(j)}{after} the global random state, which draws the dropout masks, is not the "
+            "one of the uninterrupted run: save it at the stop and restore it when resuming.",
+        )
+        expect(
+            torch.equal(weights, weights_ref),
+            f"{label}: at {_where(j)}{after} the weights drift away from the uninterrupted run although the "
+            "batches and the dropout masks agree: the optimizer's state (Adam's moving averages and step "
+            "counts) belongs in the checkpoint too.",
+        )
+
+
+def _expect_losses(losses, count, budget, label):
+    stray = next((v for v in losses if not isinstance(v, float)), None) if isinstance(losses, list) else None
+    expect(
+        isinstance(losses, list) and stray is None,
+        f"{label}: train_resumable should return a list of Python floats (loss.item() of every batch it "
+        f"trained), got a {type(losses).__name__}"
+        + ("" if stray is None else f" holding a {type(stray).__name__}")
+        + ".",
+    )
+    expect(
+        len(losses) == count,
+        f"{label}: it trained {len(losses)} batches, expected {count}"
+        + (
+            f" ({_EPOCHS} epochs of {_PER_EPOCH} batches)."
+            if budget is None
+            else ": a call with max_batches=k trains k batches (fewer only when training completes), then "
+            "saves and returns."
+        ),
+    )
 
 
 @exercise("ex-7.7")
-def check_ex_7_7(answer):
-    expect(
-        isinstance(answer, tuple) and len(answer) == 2 and all(callable(f) for f in answer),
-        "pass a tuple of two functions: (save_training_state, load_training_state).",
-    )
-    save_training_state, load_training_state = answer
-    with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "state.pt"
-        model, optimizer, loader = _training_setup(0)
-        for _ in range(3):
-            _train_epoch(model, optimizer, loader)
-        straight = {k: v.clone() for k, v in model.state_dict().items()}
-
-        model, optimizer, loader = _training_setup(0)
-        for _ in range(2):
-            _train_epoch(model, optimizer, loader)
-        shuffle_state, torch_state = loader.generator.get_state(), torch.get_rng_state()
-        returned = call(save_training_state, path, model, optimizer, 2, loader)
-        expect(Path(returned) == path, f"save_training_state should return path, got {returned!r}.")
-        try:
-            torch.load(path, weights_only=True)
-        except Exception as err:
-            raise ExerciseFailed(
-                f"the saved file does not load with weights_only=True ({type(err).__name__}): "
-                "store only tensors, numbers and plain containers."
-            ) from None
-
-        model, optimizer, loader = _training_setup(7)  # fresh objects, a different random start
-        epoch = call(load_training_state, path, model, optimizer, loader)
-        expect(
-            epoch == 3,
-            f"after a checkpoint saved at the end of epoch 2, load_training_state should return 3, "
-            f"got {epoch!r}.",
+def check_ex_7_7(train_resumable):
+    reference_losses, reference_model = _plain_loop()
+    reference = reference_model.calls
+    total = _EPOCHS * _PER_EPOCH
+    with tempfile.TemporaryDirectory() as folder:
+        # The stops: mid-epoch 2, then mid-epoch 3; mid-epoch 1, then exactly at the end of epoch 1.
+        scenarios: tuple[tuple[str, list[int | None]], ...] = (
+            ("one call with max_batches=None", [None]),
+            ("calls with max_batches 7, 5, None", [7, 5, None]),
+            ("calls with max_batches 2, 3, 100", [2, 3, 100]),
         )
-        expect(bool(optimizer.state_dict()["state"]), "the optimizer's state was not restored.")
-        expect(
-            torch.equal(loader.generator.get_state(), shuffle_state),
-            "the train_loader's shuffle generator was not restored: epoch 3 would see the batches in another order.",
-        )
-        expect(
-            torch.equal(torch.get_rng_state(), torch_state),
-            "PyTorch's global random state was not restored: epoch 3 would draw other dropout masks.",
-        )
-        _train_epoch(model, optimizer, loader)
-        differing = [k for k in straight if not torch.equal(model.state_dict()[k], straight[k])]
-        expect(not differing, f"after resuming, the parameters {differing} differ from an uninterrupted run.")
+        for number, (label, budgets) in enumerate(scenarios):
+            path = Path(folder) / f"run{number}.pt"
+            losses: list[float] = []
+            calls: list = []
+            for k, budget in enumerate(budgets):
+                model, optimizer, loader = _resume_setup(0 if k == 0 else 100 + k)  # a fresh start each call
+                done = len(losses)
+                left = total - done
+                got = seeded(
+                    _START_SEED if k == 0 else 200 + k,
+                    call,
+                    train_resumable,
+                    model,
+                    optimizer,
+                    loader,
+                    nn.functional.cross_entropy,
+                    _EPOCHS,
+                    path,
+                    budget,
+                )
+                what = label if len(budgets) == 1 else f"{label}, call {k + 1} (max_batches={budget})"
+                _expect_losses(got, left if budget is None else min(budget, left), budget, what)
+                losses += got
+                calls += model.calls
+                _first_difference(calls, reference, None if k == 0 else done, what)
+                if budget is not None and budget < left:
+                    expect(
+                        path.exists(),
+                        f"{what}: the call stopped but left no checkpoint at path: the next call could not "
+                        "continue.",
+                    )
+                    try:
+                        torch.load(path, weights_only=True)
+                    except Exception as err:
+                        raise ExerciseFailed(
+                            f"{what}: the checkpoint does not load with weights_only=True ({type(err).__name__}): "
+                            "store states (tensors, numbers, plain containers), not objects such as the "
+                            "generator itself."
+                        ) from None
+            expect(
+                losses == reference_losses,
+                f"{label}: the losses returned differ from the uninterrupted run's although the model saw the same "
+                "batches: return loss.item() of each trained batch, in order.",
+            )
+            final = dict(reference_model.state_dict())
+            expect(
+                all(torch.equal(model.state_dict()[key], final[key]) for key in final),
+                f"{label}: after the last call the parameters differ from the uninterrupted run's.",
+            )

@@ -36,22 +36,6 @@ def momentum_lr_in_buffer(param, grad, buf, lr, momentum, nesterov=False):  # th
     return param - (lr * grad + momentum * buf if nesterov else buf), buf
 
 
-def adam_with_l2(param, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
-    beta1, beta2 = betas  # Adam's coupled decay instead of AdamW's
-    grad = grad + weight_decay * param
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
-    return param - lr * (m / (1 - beta1**t)) / ((v / (1 - beta2**t)).sqrt() + eps), m, v
-
-
-def adamw_no_bias_correction(param, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
-    beta1, beta2 = betas
-    param = param * (1 - lr * weight_decay)
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
-    return param - lr * m / (v.sqrt() + eps), m, v
-
-
 def warmup_off_by_one(optimizer, warmup_steps, total_steps):
     def factor(s):
         if s < warmup_steps:
@@ -169,22 +153,77 @@ def nesterov_old_buffer(param, grad, buf, lr, momentum, nesterov=False):
     return param - lr * step, buf
 
 
-def _adamw(param, grad, m, v, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, *, mistake=""):
+def adamw_run_written(
+    params, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, *, mistake=""
+):  # AdamW over steps where some gradients are None, with one slip named by `mistake`
     beta1, beta2 = betas
-    if mistake == "decay_without_lr":
-        param = param * (1 - weight_decay)
-    elif mistake != "decay_after":
-        param = param * (1 - lr * weight_decay)
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * (grad.abs() if mistake == "v_not_squared" else grad**2)
-    tt = t - 1 if mistake == "t_minus_one" else t
-    m_hat = m / (1 - beta1**tt) if tt > 0 else m
-    v_hat = v / (1 - beta2**tt) if tt > 0 else v
-    denom = v_hat.sqrt() + eps
-    new = param - lr * m_hat / denom
-    if mistake == "decay_after":
-        new = new * (1 - lr * weight_decay)
-    return new, m, v
+    params = params if mistake == "in_place" else [p.clone() for p in params]
+    m = [torch.zeros_like(p) for p in params]
+    v = [torch.zeros_like(p) for p in params]
+    counts = [0] * len(params)
+    for t, step_grads in enumerate(grads, start=1):
+        for i, g in enumerate(step_grads):
+            if g is None and mistake == "none_as_zero":
+                g = torch.zeros_like(params[i])  # "no gradient" read as "a zero gradient"
+            if g is not None and mistake == "zero_as_none" and g.abs().sum() == 0:
+                g = None  # a zero gradient read as "no gradient"
+            if g is None:
+                if mistake == "decay_skipped":
+                    params[i] = params[i] * (1 - lr * weight_decay)  # decays a parameter step() skips
+                continue
+            counts[i] += 1
+            t_i = t if mistake == "global_t" else counts[i]  # the loop's step, not the parameter's
+            if mistake == "coupled":
+                g = g + weight_decay * params[i]  # Adam's L2 form
+            elif mistake == "in_place":
+                params[i].mul_(1 - lr * weight_decay)
+            elif mistake != "decay_after":
+                params[i] = params[i] * (1 - lr * weight_decay)
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 - beta2) * g**2
+            if mistake == "no_bias_correction":
+                update = m[i] / (v[i].sqrt() + eps)
+            else:
+                update = (m[i] / (1 - beta1**t_i)) / ((v[i] / (1 - beta2**t_i)).sqrt() + eps)
+            if mistake == "in_place":
+                params[i].sub_(lr * update)
+            else:
+                params[i] = params[i] - lr * update
+            if mistake == "decay_after":
+                params[i] = params[i] * (1 - lr * weight_decay)
+    return tuple(params) if mistake == "tuple" else params
+
+
+def adamw_run_with_torch_optim(params, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+    ps = [p.clone().requires_grad_(True) for p in params]  # right numbers, but not written out by hand
+    optimizer = torch.optim.AdamW(ps, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    for step_grads in grads:
+        for p, g in zip(ps, step_grads):
+            p.grad = g
+        optimizer.step()
+    return [p.detach() for p in ps]
+
+
+_ADAM_MOMENTS: dict = {}  # kept between calls: the state of an optimizer, not of one run
+
+
+def adamw_run_remembers(params, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+    beta1, beta2 = betas
+    params = [p.clone() for p in params]
+    for i, p in enumerate(params):
+        _ADAM_MOMENTS.setdefault(i, [torch.zeros_like(p), torch.zeros_like(p), 0])
+    for step_grads in grads:
+        for i, g in enumerate(step_grads):
+            if g is None:
+                continue
+            state = _ADAM_MOMENTS[i]
+            state[2] += 1
+            state[0] = beta1 * state[0] + (1 - beta1) * g
+            state[1] = beta2 * state[1] + (1 - beta2) * g**2
+            params[i] = params[i] * (1 - lr * weight_decay)
+            m_hat, v_hat = state[0] / (1 - beta1 ** state[2]), state[1] / (1 - beta2 ** state[2])
+            params[i] = params[i] - lr * m_hat / (v_hat.sqrt() + eps)
+    return params
 
 
 class NotAnOptimizer:
@@ -275,12 +314,29 @@ WRONG = {
         (lambda: nesterov_old_buffer, "Nesterov steps along grad + momentum * new_buf"),
     ],
     "ex-5.4": [
-        (lambda: adam_with_l2, "keeps the decay out"),
-        (lambda: adamw_no_bias_correction, "bias correction"),
-        (lambda: lambda *a, **k: _adamw(*a, **k, mistake="decay_after"), "decay multiplies"),
-        (lambda: lambda *a, **k: _adamw(*a, **k, mistake="v_not_squared"), "squared gradient"),
-        (lambda: lambda *a, **k: _adamw(*a, **k, mistake="t_minus_one"), "bias correction"),
-        (lambda: lambda *a, **k: _adamw(*a, **k, mistake="decay_without_lr"), "(1 - lr * weight_decay)"),
+        (lambda: lambda *a, **k: adamw_run_written(*a, **k, mistake="global_t"), "which step count"),
+        (
+            lambda: lambda *a, **k: adamw_run_written(*a, **k, mistake="none_as_zero"),
+            "as if the gradient were zero",
+        ),
+        (
+            lambda: lambda *a, **k: adamw_run_written(*a, **k, mistake="decay_skipped"),
+            "weight decay included",
+        ),
+        (
+            lambda: lambda *a, **k: adamw_run_written(*a, **k, mistake="zero_as_none"),
+            "a zero gradient was treated",
+        ),
+        (lambda: lambda *a, **k: adamw_run_written(*a, **k, mistake="coupled"), "Adam's L2 form"),
+        (lambda: lambda *a, **k: adamw_run_written(*a, **k, mistake="decay_after"), "after the Adam step"),
+        (
+            lambda: lambda *a, **k: adamw_run_written(*a, **k, mistake="no_bias_correction"),
+            "bias correction is missing",
+        ),
+        (lambda: lambda *a, **k: adamw_run_written(*a, **k, mistake="in_place"), "changed in place"),
+        (lambda: lambda *a, **k: adamw_run_written(*a, **k, mistake="tuple"), "should return a list"),
+        (lambda: adamw_run_remembers, "a second call"),
+        (lambda: adamw_run_with_torch_optim, "without torch.optim"),
     ],
     "ex-5.5": [
         (lambda: lambda params: torch.optim.Adam(params, lr=1e-3), "stops short"),

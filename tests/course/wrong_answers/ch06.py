@@ -1,7 +1,7 @@
 """Plausible wrong answers for Chapter 6, each with the words its check's feedback must contain."""
 
 import torch
-from torch.utils.data import Dataset, WeightedRandomSampler, random_split
+from torch.utils.data import Dataset, Sampler, WeightedRandomSampler, random_split
 
 # ---- ex-6.1 ----------------------------------------------------------------------------------------
 
@@ -138,20 +138,55 @@ def _moments(loader, *, clamp=True, correction=0, dtype=torch.float64, out=torch
 # ---- ex-6.7 ----------------------------------------------------------------------------------------
 
 
-def _length_batches(lengths, batch_size, generator, *, sort=True, shuffle="generator", drop_last=False):
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i]) if sort else list(range(len(lengths)))
-    if not sort:
-        order = torch.randperm(len(lengths), generator=generator).tolist()
-    batches = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
-    if drop_last and len(batches[-1]) < batch_size:
-        batches = batches[:-1]
-    if shuffle == "generator":
-        batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-    elif shuffle == "global":
-        batches = [batches[i] for i in torch.randperm(len(batches)).tolist()]
-    elif shuffle == "reverse":
-        batches = batches[::-1]
-    return batches
+class BudgetBatchesWith(Sampler):
+    """A padding-budget batch sampler with one slip, named by the class attribute ``mistake``."""
+
+    mistake = ""
+
+    def __init__(self, lengths, max_tokens, generator):
+        self.generator = generator
+        if self.mistake == "sort_in_place":
+            lengths.sort()  # sorts the caller's list (and loses which length was whose)
+            order = list(range(len(lengths)))
+        elif self.mistake == "index_order":
+            order = list(range(len(lengths)))  # packs in file order: long and short mixed
+        else:
+            order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        self.batches, batch = [], []
+        for i in order:
+            longest = max([lengths[j] for j in batch] + [lengths[i]])
+            if self.mistake == "no_padding":
+                cost = sum(lengths[j] for j in batch) + lengths[i]  # forgets the padding
+            else:
+                cost = (len(batch) + 1) * longest
+            too_much = cost >= max_tokens if self.mistake == "strict" else cost > max_tokens
+            if batch and too_much:
+                self.batches.append(batch)
+                batch = []
+            batch.append(i)
+        if batch and self.mistake != "drop_last":
+            self.batches.append(batch)
+        if self.mistake == "shuffle_once":
+            order = torch.randperm(len(self.batches), generator=generator).tolist()
+            self.batches = [self.batches[k] for k in order]
+
+    def __iter__(self):
+        if self.mistake in ("shuffle_once", "no_shuffle"):
+            return iter(self.batches)
+        if self.mistake == "global_rng":
+            order = torch.randperm(len(self.batches)).tolist()
+        else:
+            order = torch.randperm(len(self.batches), generator=self.generator).tolist()
+        if self.mistake == "tensors":
+            return iter([torch.tensor(self.batches[k]) for k in order])
+        return iter([self.batches[k] for k in order])
+
+    def __len__(self):
+        return sum(len(b) for b in self.batches) if self.mistake == "len_samples" else len(self.batches)
+
+
+def budget_batches(mistake):
+    return type(f"BudgetBatches_{mistake}", (BudgetBatchesWith,), {"mistake": mistake})
 
 
 WRONG = {
@@ -208,13 +243,15 @@ WRONG = {
         (lambda: lambda loader: _moments(loader, root=False), "the std for"),
     ],
     "ex-6.7": [
-        (lambda: lambda lengths, b, g: _length_batches(lengths, b, g, sort=False), "sorted by length"),
-        (lambda: lambda lengths, b, g: _length_batches(lengths, b, g, shuffle="none"), "not shuffled"),
-        (
-            lambda: lambda lengths, b, g: _length_batches(lengths, b, g, shuffle="global"),
-            "same seeded generator",
-        ),
-        (lambda: lambda lengths, b, g: _length_batches(lengths, b, g, shuffle="reverse"), "not shuffled"),
-        (lambda: lambda lengths, b, g: _length_batches(lengths, b, g, drop_last=True), "every index"),
+        (lambda: budget_batches("index_order"), "similar lengths"),
+        (lambda: budget_batches("no_padding"), "counts its padding"),
+        (lambda: budget_batches("strict"), "may cost exactly"),
+        (lambda: budget_batches("shuffle_once"), "same order"),
+        (lambda: budget_batches("no_shuffle"), "same order"),
+        (lambda: budget_batches("global_rng"), "generator you are given"),
+        (lambda: budget_batches("len_samples"), "number of batches per epoch"),
+        (lambda: budget_batches("tensors"), "list of Python ints"),
+        (lambda: budget_batches("drop_last"), "exactly once"),
+        (lambda: budget_batches("sort_in_place"), "was changed"),
     ],
 }

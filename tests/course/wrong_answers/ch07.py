@@ -1,5 +1,7 @@
 """Plausible wrong answers for Chapter 7, each with the words its check's feedback must contain."""
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -31,27 +33,6 @@ def _restart_on_any_error(path, model, optimizer):
         return load_checkpoint(path, model, optimizer)["epoch"] + 1
     except CheckpointError:  # also swallows corrupt files
         return 1
-
-
-def _save_without_shuffle_state(path, model, optimizer, epoch, train_loader):
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "epoch": epoch,
-            "torch_rng": torch.get_rng_state(),
-        },
-        path,
-    )
-    return path
-
-
-def _load_without_shuffle_state(path, model, optimizer, train_loader):
-    state = torch.load(path, weights_only=True)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["torch_rng"])
-    return state["epoch"] + 1
 
 
 def _buffers_from_state_dict(model, *, sort=True, kind="list", running_only=False):
@@ -126,38 +107,66 @@ def _start_epoch(
     return checkpoint["epoch"] + (1 if plus_one else 0)
 
 
-def _save_state(
-    path, model, optimizer, epoch, train_loader, *, shuffle=True, rng=True, optim=True, pickle=False
-):
-    state = {"model": model.state_dict(), "epoch": epoch}
-    if optim:
-        state["optimizer"] = optimizer.state_dict()
-    if rng:
-        state["torch_rng"] = torch.get_rng_state()
-    if shuffle:
-        state["shuffle"] = train_loader.generator if pickle else train_loader.generator.get_state()
-    torch.save(state, path)
-    return path
+def _train_resumable(model, optimizer, train_loader, loss_fn, epochs, path, max_batches, *, mistake=""):
+    """Training that stops after max_batches and resumes from path, with one slip named by ``mistake``."""
+    epoch, done = 1, 0
+    epoch_start = train_loader.generator.get_state()
+    if Path(path).exists() and mistake != "ignore_file":
+        state = torch.load(path, weights_only=mistake != "pickle_generator")
+        if mistake != "no_model":
+            model.load_state_dict(state["model"])
+        if mistake != "no_optimizer":
+            optimizer.load_state_dict(state["optimizer"])
+        if mistake != "no_torch_rng":
+            torch.set_rng_state(state["torch_rng"])
+        epoch, done = state["epoch"], state["done"]
+        if mistake == "pickle_generator":
+            train_loader.generator.set_state(state["generator"].get_state())
+        else:
+            epoch_start = state["epoch_start"]
+        if mistake == "restart_epoch":
+            done = 0  # replays the whole interrupted epoch
+        elif mistake == "skip_one_more":
+            done += 1
+    losses = []
+    while epoch <= epochs:
+        if mistake == "reseed":
+            train_loader.generator.manual_seed(epoch)  # a fresh order per epoch, but not the loader's own
+        elif mistake not in ("state_at_stop", "pickle_generator"):
+            train_loader.generator.set_state(epoch_start)
+        for i, (x, y) in enumerate(train_loader):
+            if i < done:
+                continue
+            if max_batches is not None and len(losses) >= max_batches and mistake != "ignore_budget":
+                if mistake == "no_save":
+                    return losses
+                state = {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "epoch": epoch,
+                    "done": i,
+                    "epoch_start": train_loader.generator.get_state()  # the state now: after the epoch's draws
+                    if mistake == "state_at_stop"
+                    else epoch_start,
+                    "torch_rng": torch.get_rng_state(),
+                }
+                if mistake == "pickle_generator":
+                    state["generator"] = train_loader.generator  # an object, not a state
+                torch.save(state, path)
+                return losses
+            if mistake != "no_zero_grad":
+                optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss if mistake == "tensor_losses" else loss.item())
+        epoch, done = epoch + 1, 0
+        epoch_start = train_loader.generator.get_state()
+    return losses
 
 
-def _load_state(path, model, optimizer, train_loader, *, plus_one=True):
-    state = torch.load(path, weights_only=True)
-    model.load_state_dict(state["model"])
-    if "optimizer" in state:
-        optimizer.load_state_dict(state["optimizer"])
-    if "torch_rng" in state:
-        torch.set_rng_state(state["torch_rng"])
-    if "shuffle" in state:
-        train_loader.generator.set_state(state["shuffle"])
-    return state["epoch"] + (1 if plus_one else 0)
-
-
-def _pair(**save_options):
-    plus_one = save_options.pop("plus_one", True)
-    return (
-        lambda *a: _save_state(*a, **save_options),
-        lambda *a: _load_state(*a, plus_one=plus_one),
-    )
+def train_resumable_with(mistake):
+    return lambda *args: _train_resumable(*args, mistake=mistake)
 
 
 WRONG = {
@@ -213,10 +222,18 @@ WRONG = {
         (lambda: lambda p, m, o: _start_epoch(p, m, o, wrap=True), "expected a CheckpointError"),
     ],
     "ex-7.7": [
-        (lambda: (_save_without_shuffle_state, _load_without_shuffle_state), "shuffle generator"),
-        (lambda: _pair(rng=False), "global random state"),
-        (lambda: _pair(plus_one=False), "should return 3"),
-        (lambda: _pair(pickle=True), "weights_only=True"),
-        (lambda: _pair(optim=False), "optimizer's state was not restored"),
+        (lambda: train_resumable_with("state_at_stop"), "when that epoch begins"),
+        (lambda: train_resumable_with("restart_epoch"), "count the batches"),
+        (lambda: train_resumable_with("skip_one_more"), "count the batches"),
+        (lambda: train_resumable_with("no_optimizer"), "optimizer's state"),
+        (lambda: train_resumable_with("no_torch_rng"), "global random state"),
+        (lambda: train_resumable_with("no_model"), "weights were not the ones saved"),
+        (lambda: train_resumable_with("ignore_file"), "weights were not the ones saved"),
+        (lambda: train_resumable_with("pickle_generator"), "weights_only=True"),
+        (lambda: train_resumable_with("ignore_budget"), "max_batches"),
+        (lambda: train_resumable_with("no_save"), "left no checkpoint"),
+        (lambda: train_resumable_with("reseed"), "do not reseed"),
+        (lambda: train_resumable_with("no_zero_grad"), "zero_grad"),
+        (lambda: train_resumable_with("tensor_losses"), "Python floats"),
     ],
 }
