@@ -14,6 +14,9 @@ killed save leaves behind is removed by the next save to the same path.
 ``load_checkpoint`` checks the whole file against the model, optimizer, scheduler and scaler *before*
 changing any of them; every problem with the file is a ``CheckpointError`` that says what is wrong and
 what to do.
+
+A model wrapped by ``torch.compile`` or ``DistributedDataParallel`` is saved as the plain model inside it, so
+its keys carry no ``_orig_mod.``/``module.`` prefix and the file loads into a plain model (or a wrapped one).
 """
 
 from __future__ import annotations
@@ -41,6 +44,32 @@ class CheckpointError(RuntimeError):
 
 
 # ---- writing -------------------------------------------------------------------------------------------
+
+_WRAPPER_PREFIXES = ("_orig_mod.", "module.")  # torch.compile's OptimizedModule; DDP and DataParallel
+
+
+def plain_model(model: nn.Module) -> nn.Module:
+    """The model inside torch.compile / DistributedDataParallel / DataParallel wrappers (``model`` if none)."""
+    while True:
+        inner = getattr(model, "_orig_mod", None)
+        if inner is None and isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+            inner = model.module
+        if not isinstance(inner, nn.Module):
+            return model
+        model = inner
+
+
+def _without_wrapper_prefix(state: Mapping[str, Any], expected: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A state_dict saved from a wrapped model by hand (keys '_orig_mod.x', 'module.x'), renamed to fit."""
+    keys = list(state)
+    for _ in range(4):  # a compiled DDP model has both prefixes
+        prefix = next((p for p in _WRAPPER_PREFIXES if keys and all(k.startswith(p) for k in keys)), None)
+        if prefix is None:
+            break
+        keys = [k[len(prefix) :] for k in keys]
+    if keys == list(state) or set(keys) != set(expected):
+        return state
+    return dict(zip(keys, state.values()))
 
 
 def _umask() -> int:
@@ -198,7 +227,7 @@ def save_checkpoint(
     generator = _loader_generator(train_loader)
     checkpoint = {
         "format": FORMAT,
-        "model": model.state_dict(),
+        "model": plain_model(model).state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "scaler": scaler.state_dict() if scaler is not None else None,
@@ -212,7 +241,7 @@ def save_checkpoint(
         "classes": {
             name: (type(obj).__name__ if obj is not None else None)
             for name, obj in (
-                ("model", model),
+                ("model", plain_model(model)),
                 ("optimizer", optimizer),
                 ("scheduler", scheduler),
                 ("scaler", scaler),
@@ -429,6 +458,9 @@ def load_checkpoint(
             f"{path} is not a checkpoint from save_checkpoint: expected a dict with a 'model' key.{hint}"
         )
     # Check everything first ...
+    model = plain_model(model)  # load into the model inside a torch.compile / DDP wrapper
+    if isinstance(checkpoint["model"], Mapping):
+        checkpoint["model"] = _without_wrapper_prefix(checkpoint["model"], model.state_dict())
     _check_fits(model, checkpoint["model"], path)
     epoch = checkpoint.get("epoch", 0)
     if isinstance(epoch, bool) or not isinstance(epoch, int):

@@ -205,6 +205,8 @@ def make_loaders(
     eval_batch_size = check.positive_int("eval_batch_size", eval_batch_size)
     num_workers = check.non_negative_int("num_workers", num_workers)
     seed = check.non_negative_int("seed", seed)
+    if hasattr(datasets[0], "__len__") and _size(datasets[0]) == 0:
+        raise ValueError("the training set (data[0]) is empty: expected at least one sample to shuffle")
     loaders = []
     for i, dataset in enumerate(datasets):
         if i == 0 and not isinstance(dataset, IterableDataset):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import random
 import warnings
@@ -69,8 +70,10 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> None:
     ValueError for a seed that is not a non-negative int and TypeError for a
     ``deterministic`` that is not a bool.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        seed = int(seed)  # NumPy integers too
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be a non-negative int below 2**32 (NumPy's limit), got {seed!r}")
     if not isinstance(deterministic, bool):
         raise TypeError(f"deterministic must be True or False, got {deterministic!r}")
     if deterministic:

@@ -646,3 +646,37 @@ def test_regression_under_bf16_autocast_is_not_a_dtype_mistake():
 
 def test_catalogue_is_large_enough():
     assert len(CASES) >= 70
+
+
+def test_wrapped_models_are_saved_plain_and_prefixed_files_load(tmp_path):
+    """torch.compile and DDP wrappers prefix every key (_orig_mod., module.): checkpoints do not."""
+    model, optimizer = model_opt()
+    compiled = torch.compile(model)  # wrapping does not compile yet: no compile time here
+    path = save_checkpoint(tmp_path / "c.pt", compiled, optimizer, epoch=1)
+    keys = list(torch.load(path, weights_only=True)["model"])
+    assert keys == list(model.state_dict())
+    fresh, _ = model_opt()
+    with torch.no_grad():
+        for p in fresh.parameters():
+            p.zero_()
+    load_checkpoint(path, fresh)  # a plain model
+    assert all(torch.equal(a, b) for a, b in zip(fresh.parameters(), model.parameters()))
+    load_checkpoint(path, torch.compile(MLP(2, hidden=(4,), out_features=2)))  # and a wrapped one
+    # a file saved by hand from a wrapped model's state_dict
+    prefixed = {"format": "x", "model": {f"module.{k}": v for k, v in model.state_dict().items()}}
+    torch.save(prefixed, tmp_path / "p.pt")
+    load_checkpoint(tmp_path / "p.pt", fresh)
+    with pytest.raises(CheckpointError, match="shape mismatch"):  # renamed keys are still checked
+        torch.save({"model": {f"module.{k}": v for k, v in MLP(2).state_dict().items()}}, tmp_path / "q.pt")
+        load_checkpoint(tmp_path / "q.pt", fresh)
+
+
+def test_seed_limits_and_numpy_seeds():
+    helpers.seed_everything(np.int64(3))
+    with pytest.raises(ValueError, match="below 2\\*\\*32"):
+        helpers.seed_everything(2**32)
+
+
+def test_an_empty_training_set_is_named():
+    with pytest.raises(ValueError, match=r"training set \(data\[0\]\) is empty"):
+        make_loaders((TensorDataset(torch.randn(0, 2)),))
