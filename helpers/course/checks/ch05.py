@@ -81,49 +81,212 @@ def check_ex_5_1(sgd_step):
             )
 
 
-# ---- ex-5.2: parameter groups -------------------------------------------------------------------
+# ---- ex-5.2: weight decay by layer type ---------------------------------------------------------
+
+_DECAYED_LAYERS = (nn.Linear, nn.Conv2d)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm)
+
+
+class _TiedLanguageModel(nn.Module):
+    """An output layer that reuses the token table (tied), a frozen pretrained block, a 2-D parameter of its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens = nn.Embedding(11, 6)
+        self.pos = nn.Parameter(torch.zeros(5, 6))  # a learned positional table held by the model itself
+        self.body = nn.Sequential(nn.Linear(6, 6), nn.LayerNorm(6))
+        self.body.requires_grad_(False)  # pretrained and frozen
+        self.norm = nn.LayerNorm(6)
+        self.proj = nn.Linear(6, 6, bias=False)
+        self.head = nn.Linear(6, 11)
+        self.head.weight = self.tokens.weight  # tied: one Parameter held by two modules
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        h = self.tokens(ids) + self.pos[: ids.shape[1]]
+        return self.head(self.proj(self.norm(self.body(h))))
+
+
+class _SharedLinear(nn.Module):
+    """Two Linear layers sharing one weight (and an untied embedding table)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.words = nn.Embedding(13, 4)
+        self.a = nn.Linear(4, 4)
+        self.b = nn.Linear(4, 4)
+        self.b.weight = self.a.weight
+        self.out = nn.Linear(4, 3)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.out(self.b(torch.relu(self.a(self.words(ids).mean(1)))))
+
+
+def _small_cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Conv2d(4, 6, 3, bias=False),
+        nn.Flatten(),
+        nn.Linear(6 * 3 * 3, 5),
+    )
+
+
+def _holders(model: nn.Module) -> dict[int, list[tuple[str, nn.Module, str]]]:
+    """For each parameter (by id): every (qualified name, module, attribute name) that holds it."""
+    held: dict[int, list[tuple[str, nn.Module, str]]] = {}
+    for prefix, module in model.named_modules():
+        for name, p in module.named_parameters(recurse=False):
+            held.setdefault(id(p), []).append((f"{prefix}.{name}" if prefix else name, module, name))
+    return held
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def _wrongly_placed(holders: list[tuple[str, nn.Module, str]], decayed: bool) -> str:
+    """The message for a trainable parameter in the wrong group (``decayed``: where the learner put it)."""
+    names = " and ".join(f"`{qualified}`" for qualified, _, _ in holders)
+    kinds = {type(module).__name__ for _, module, _ in holders}
+    if len(holders) > 1:
+        shared = f"{names} are one shared (tied) parameter, held by {' and '.join(sorted(kinds))}"
+        if decayed:
+            return (
+                f"{shared}: it is decayed, but a shared parameter is decayed only when every module that "
+                "holds it is a Linear or Conv2d holding it as its weight (a tied embedding table is not)."
+            )
+        return f"{shared}: every module that holds it uses it as a Linear/Conv2d weight, so it should be decayed."
+    _, module, attribute = holders[0]
+    if not decayed:
+        return (
+            f"{names}, the weight of a {type(module).__name__}, is not decayed: the weight of every nn.Linear "
+            "and nn.Conv2d goes in the group with weight_decay=0.01."
+        )
+    if isinstance(module, nn.Embedding):
+        return (
+            f"{names}, the table of an nn.Embedding, is decayed: a rule by shape (p.dim() > 1) catches "
+            "embedding tables too; decide by the type of the module that holds each parameter."
+        )
+    if isinstance(module, _NORMS):
+        return (
+            f"{names} belongs to a normalisation layer ({type(module).__name__}) and is decayed: only the "
+            "weights of nn.Linear and nn.Conv2d are; a rule by the name 'weight' catches normalisation layers too."
+        )
+    if attribute == "bias":
+        return f"{names} is a bias and is decayed: biases go in the group with weight_decay=0.0."
+    return (
+        f"{names}, a parameter the {type(module).__name__} holds itself (not a Linear/Conv2d weight), is "
+        "decayed: a rule by shape (p.dim() > 1) catches it; decide by the type of the module that holds it."
+    )
+
+
+def _two_groups(optimizer: Any, label: str) -> tuple[list, list]:
+    """The decayed and the undecayed parameter lists, after checking the optimizer's class and settings."""
+    if isinstance(optimizer, torch.optim.Adam) and not isinstance(optimizer, torch.optim.AdamW):
+        raise ExerciseFailed(
+            "that is torch.optim.Adam: its weight_decay is an L2 term that gets rescaled; the exercise asks "
+            "for torch.optim.AdamW (decoupled weight decay)."
+        )
+    expect(
+        isinstance(optimizer, torch.optim.AdamW),
+        f"build_optimizer should return a torch.optim.AdamW, got {type(optimizer).__name__}.",
+    )
+    groups = optimizer.param_groups
+    expect(
+        len(groups) == 2,
+        f"for {label}: the optimizer has {len(groups)} parameter group(s), expected two (one with "
+        "weight_decay=0.01, one with weight_decay=0.0).",
+    )
+    for group in groups:
+        expect(
+            math.isclose(group["lr"], 1e-3, rel_tol=1e-9),
+            f"for {label}: a group has lr={group['lr']:g}, expected lr=1e-3.",
+        )
+    decays = sorted(group["weight_decay"] for group in groups)
+    expect(
+        decays != [0.01, 0.01],
+        f"for {label}: both groups have weight_decay=0.01, which is AdamW's default: give the group that "
+        "must not be decayed weight_decay=0.0 explicitly.",
+    )
+    expect(
+        math.isclose(decays[0], 0.0, abs_tol=1e-12) and math.isclose(decays[1], 0.01, rel_tol=1e-9),
+        f"for {label}: the groups have weight_decay={decays[0]:g} and {decays[1]:g}, expected 0.0 and 0.01.",
+    )
+    low, high = sorted(groups, key=lambda group: group["weight_decay"])
+    return list(high["params"]), list(low["params"])
 
 
 @exercise("ex-5.2")
 def check_ex_5_2(build_optimizer):
-    models = _seeded(
-        0,
-        lambda: [
-            nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)),
-            nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 6 * 6, 3)),
-        ],
+    cases = (
+        ("a CNN with BatchNorm2d", _small_cnn),
+        ("a model whose Linear layers a and b share one weight", _SharedLinear),
+        ("a language model with tied weights and a frozen block", _TiedLanguageModel),
     )
-    for label, model in zip(("an MLP", "a small CNN with BatchNorm"), models):
-        optimizer = call(build_optimizer, model)
+    for seed, (label, make) in enumerate(cases):
+        model = _seeded(seed, make)
+        holders = _holders(model)
+        named = dict(model.named_parameters())  # one name per parameter
+        values = {name: p.detach().clone() for name, p in named.items()}
+        flags = {name: p.requires_grad for name, p in named.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about a duplicate in a group; we name it below
+            try:
+                optimizer = call(build_optimizer, model)
+            except ValueError as error:
+                if "more than one parameter group" not in str(error):
+                    raise
+                raise ExerciseFailed(
+                    f"for {label}: torch refused your groups, some parameters appear in both. A parameter "
+                    "shared by two modules (tied weights) is listed by each module that holds it: put every "
+                    "parameter in exactly one group."
+                ) from None
         expect(
-            isinstance(optimizer, torch.optim.SGD),
-            f"for {label}: expected a torch.optim.SGD, got {type(optimizer).__name__}.",
+            all(p.requires_grad == flags[name] for name, p in named.items()),
+            f"for {label}: build_optimizer changed requires_grad of the model's parameters: only read it.",
         )
-        held = [p for group in optimizer.param_groups for p in group["params"]]
         expect(
-            len(held) == len({id(p) for p in held}),
-            f"for {label}: a parameter appears in more than one group.",
+            all(torch.equal(p.detach(), values[name]) for name, p in named.items()),
+            f"for {label}: build_optimizer changed the model's parameters: only build the optimizer.",
         )
-        model_ids = {id(p) for p in model.parameters()}
-        expect(
-            {id(p) for p in held} == model_ids,
-            f"for {label}: the optimizer holds {len(held)} tensors but the model has {len(model_ids)} parameters; "
-            "it must hold every parameter of the model (the model's own tensors, not copies).",
-        )
-        for group in optimizer.param_groups:
-            expect(group["lr"] == 0.1, f"for {label}: a group has lr={group['lr']}, expected 0.1.")
+        decayed, kept = _two_groups(optimizer, label)
+        name_of = {id(p): name for name, p in named.items()}
+        for group, params in (("decayed", decayed), ("undecayed", kept)):
             expect(
-                group["momentum"] == 0.9,
-                f"for {label}: a group has momentum={group['momentum']}, expected 0.9.",
+                all(id(p) in name_of for p in params),
+                f"for {label}: the {group} group holds tensors that are not the model's parameters: pass the "
+                "model's own parameters (not copies or detached tensors).",
             )
-            for p in group["params"]:
-                wanted = 1e-4 if p.dim() > 1 else 0.0
-                expect(
-                    math.isclose(group["weight_decay"], wanted, rel_tol=1e-9, abs_tol=1e-12),
-                    f"for {label}: a parameter of shape {tuple(p.shape)} is in a group with "
-                    f"weight_decay={group['weight_decay']}, expected {wanted} "
-                    "(decay for parameters with more than one dimension only).",
-                )
+            twice = sorted({name_of[id(p)] for p in params if sum(q is p for q in params) > 1})
+            expect(
+                not twice,
+                f"for {label}: {_listed(twice)} appears twice in the {group} group: a parameter shared by two "
+                "modules (tied weights) is listed by each module that holds it; keep every parameter once.",
+            )
+        placed = {id(p): True for p in decayed} | {id(p): False for p in kept}
+        frozen = [name for name, p in named.items() if not p.requires_grad and id(p) in placed]
+        expect(
+            not frozen,
+            f"for {label}: {_listed(frozen)} {'has' if len(frozen) == 1 else 'have'} requires_grad=False (a "
+            "frozen part of the model) but in the optimizer: leave frozen parameters out.",
+        )
+        missing = [name for name, p in named.items() if p.requires_grad and id(p) not in placed]
+        expect(
+            not missing,
+            f"for {label}: the trainable parameter(s) {_listed(missing)} are in no group. Every trainable "
+            "parameter belongs in one: model.modules() visits the model itself and all its submodules.",
+        )
+        wrong = []
+        for p in named.values():
+            if not p.requires_grad:
+                continue
+            held_by = holders[id(p)]
+            should = all(isinstance(m, _DECAYED_LAYERS) and attr == "weight" for _, m, attr in held_by)
+            if placed[id(p)] != should:
+                wrong.append((len(held_by) > 1, _wrongly_placed(held_by, placed[id(p)])))
+        if wrong:  # a parameter of one module first: its message names the simpler mistake
+            raise ExerciseFailed(f"for {label}: {sorted(wrong, key=lambda item: item[0])[0][1]}")
 
 
 # ---- ex-5.3: momentum by hand -------------------------------------------------------------------

@@ -4,6 +4,7 @@ import math
 import warnings
 
 import torch
+from torch import nn
 
 
 def sgd_step_rebinds(model, lr):  # rebinding the loop variable: the model never changes
@@ -20,10 +21,6 @@ def sgd_step_ascends(model, lr):  # wrong sign: gradient ascent
             if p.grad is not None:
                 p += lr * p.grad
     return model
-
-
-def one_group(model):  # weight decay on the biases too
-    return torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
 
 
 def momentum_ignores_nesterov(param, grad, buf, lr, momentum, nesterov=False):
@@ -119,19 +116,65 @@ def sgd_step_no_return(model, lr):
                 p -= lr * p.grad
 
 
-def _groups(model, *, decay_dims="matrix", kind="sgd", momentum=0.9, lr=0.1, copy=False, overlap=False):
-    params = list((__import__("copy").deepcopy(model) if copy else model).parameters())
-    matrices = [p for p in params if p.dim() > 1]
-    vectors = [p for p in params if p.dim() <= 1]
-    if decay_dims == "vector":
-        matrices, vectors = vectors, matrices
-    groups = [
-        {"params": matrices, "weight_decay": 1e-4},
-        {"params": vectors + (matrices[:1] if overlap else [])},
-    ]
-    if kind == "adam":
-        return torch.optim.Adam(groups, lr=lr)
-    return torch.optim.SGD(groups, lr=lr, momentum=momentum, weight_decay=0.0)
+def _decay_groups(
+    model, *, rule="type", ties="none", frozen=False, kind="adamw", lr=1e-3, default=False, walk="modules"
+):
+    """ex-5.2 written with one mistake: the rule that picks decayed parameters, how shared (tied) parameters
+    are handled, whether frozen ones are left out, the optimizer class, its lr, an explicit weight_decay=0.0,
+    the walk over the model (children() misses the model's own parameters and grandchildren)."""
+    decay, keep = [], []
+    for module in model.children() if walk == "children" else model.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if rule == "type":
+                decayed = isinstance(module, (nn.Linear, nn.Conv2d)) and name == "weight"
+            elif rule == "linear_only":
+                decayed = isinstance(module, nn.Linear) and name == "weight"
+            elif rule == "name":
+                decayed = name == "weight"
+            else:  # the lesson's rule, by shape
+                decayed = p.dim() > 1
+            (decay if decayed else keep).append(p)
+    if ties == "per_group":  # duplicates removed inside each group, not across the two
+        decay, keep = list({id(p): p for p in decay}.values()), list({id(p): p for p in keep}.values())
+    elif ties == "decay_wins":
+        decay = list({id(p): p for p in decay}.values())
+        keep = [p for p in {id(p): p for p in keep}.values() if all(p is not q for q in decay)]
+    elif ties == "keep_wins":
+        keep = list({id(p): p for p in keep}.values())
+        decay = [p for p in {id(p): p for p in decay}.values() if all(p is not q for q in keep)]
+    if not frozen:
+        decay, keep = [p for p in decay if p.requires_grad], [p for p in keep if p.requires_grad]
+    groups = [{"params": decay, "weight_decay": 0.01}, {"params": keep}]
+    if not default:
+        groups[1]["weight_decay"] = 0.0
+    optimizer_class = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}[kind]
+    return optimizer_class(groups, lr=lr)
+
+
+def lesson_dim_rule(model):  # the lesson's cell, with AdamW and without frozen parameters
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() > 1]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() <= 1]
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=1e-3
+    )
+
+
+def decay_by_attribute(model):  # appends module.bias even for a layer built with bias=False
+    decay, keep = [], []
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            decay.append(module.weight)
+            keep.append(module.bias)
+        else:
+            keep += list(module.parameters(recurse=False))
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": keep, "weight_decay": 0.0}], lr=1e-3
+    )
+
+
+def groups_not_optimizer(model):  # the parameter groups, never handed to AdamW
+    optimizer = _decay_groups(model, ties="keep_wins")
+    return [{**group, "params": list(group["params"])} for group in optimizer.param_groups]
 
 
 def momentum_ema(param, grad, buf, lr, momentum, nesterov=False):  # an EMA, not SGD's buffer
@@ -299,12 +342,24 @@ WRONG = {
         (lambda: sgd_step_no_return, "forget `return`"),
     ],
     "ex-5.2": [
-        (lambda: one_group, "weight_decay=0.0001, expected 0.0"),
-        (lambda: lambda model: _groups(model, decay_dims="vector"), "more than one dimension only"),
-        (lambda: lambda model: _groups(model, kind="adam"), "expected a torch.optim.SGD"),
-        (lambda: lambda model: _groups(model, momentum=0.0), "momentum=0.0, expected 0.9"),
-        (lambda: lambda model: _groups(model, copy=True), "not copies"),
-        (lambda: lambda model: _groups(model, lr=0.01), "lr=0.01, expected 0.1"),
+        (lambda: lesson_dim_rule, "p.dim() > 1"),
+        (lambda: lambda model: _decay_groups(model, rule="dim", ties="keep_wins"), "p.dim() > 1"),
+        (lambda: lambda model: _decay_groups(model, rule="name", ties="keep_wins"), "normalisation layer"),
+        (
+            lambda: lambda model: _decay_groups(model, rule="linear_only", ties="keep_wins"),
+            "Conv2d, is not decayed",
+        ),
+        (lambda: lambda model: _decay_groups(model), "appears twice"),
+        (lambda: lambda model: _decay_groups(model, ties="per_group"), "appear in both"),
+        (lambda: lambda model: _decay_groups(model, ties="decay_wins"), "shared (tied)"),
+        (lambda: lambda model: _decay_groups(model, ties="keep_wins", frozen=True), "requires_grad=False"),
+        (lambda: lambda model: _decay_groups(model, ties="keep_wins", kind="adam"), "decoupled"),
+        (lambda: lambda model: _decay_groups(model, ties="keep_wins", kind="sgd", lr=0.1), "AdamW, got SGD"),
+        (lambda: lambda model: _decay_groups(model, ties="keep_wins", lr=1e-2), "expected lr=1e-3"),
+        (lambda: lambda model: _decay_groups(model, ties="keep_wins", default=True), "AdamW's default"),
+        (lambda: groups_not_optimizer, "AdamW, got list"),
+        (lambda: decay_by_attribute, "NoneType"),
+        (lambda: lambda model: _decay_groups(model, ties="keep_wins", walk="children"), "are in no group"),
     ],
     "ex-5.3": [
         (lambda: momentum_ignores_nesterov, "Nesterov steps along"),

@@ -9,44 +9,51 @@ import time
 import torch
 
 
-def _no_warmup(fn, repeats=5, warmup=1):
-    times = []
-    for _ in range(repeats):
+def _timed(fn, sync, repeats=5, warmup=1, *, mistake=None):
+    """ex-9.1 written with one mistake: where sync() is called, what is timed, how the timings are summed up."""
+    timed_warmup = mistake in ("warmup_timed_median", "warmup_timed_mean")
+    for _ in range(0 if mistake == "no_warmup" or timed_warmup else warmup):
+        fn()
+    launches, totals = [], []
+    timed = repeats + warmup if timed_warmup else repeats
+    for _ in range(timed):
+        if mistake not in ("no_sync_before_start", "no_sync", "sync_after_loop"):
+            sync()
         start = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        returned = time.perf_counter()
+        if mistake not in ("no_sync", "sync_after_loop", "sync_after_stop"):
+            sync()
+        done = time.perf_counter()
+        if mistake == "sync_after_stop":
+            sync()
+        launches.append((done if mistake == "launch_after_sync" else returned) - start)
+        totals.append(done - start)
+    if mistake == "sync_after_loop":
+        sync()
+    if mistake in ("mean", "warmup_timed_mean"):
+        return statistics.median(launches), statistics.mean(totals)
+    if mistake == "milliseconds":
+        return statistics.median(launches) * 1e3, statistics.median(totals) * 1e3
+    if mistake == "swapped":
+        return statistics.median(totals), statistics.median(launches)
+    if mistake == "last":
+        return launches[-1], totals[-1]
+    if mistake == "lesson":
+        return statistics.median(totals), totals
+    return statistics.median(launches), statistics.median(totals)
 
 
-def _mean(fn, repeats=5, warmup=1):
+def _one_clock(fn, sync, repeats=5, warmup=1):  # one clock around all timed calls, then divided: a mean
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sum(times) / len(times)
-
-
-def _milliseconds(fn, repeats=5, warmup=1):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
-def _one_timing(fn, repeats=5, warmup=1):
-    for _ in range(warmup):
-        fn()
+    sync()
     start = time.perf_counter()
     for _ in range(repeats):
         fn()
-    return (time.perf_counter() - start) / repeats  # the mean again, in disguise
+    returned = time.perf_counter()
+    sync()
+    return (returned - start) / repeats, (time.perf_counter() - start) / repeats
 
 
 def _in_order(x, y, batch_size, generator):
@@ -159,11 +166,20 @@ def _never_steps(loss, optimizer, scale):
 
 _CASES = {
     "ex-9.1": [
-        (_no_warmup, "warmup"),
-        (_mean, "mean"),
-        (_milliseconds, "milliseconds"),
-        (_one_timing, "mean"),
-        (lambda fn, repeats=5, warmup=1: statistics.median([fn() or 0.0 for _ in range(repeats)]), "warmup"),
+        (lambda *a, **k: _timed(*a, **k, mistake="no_sync"), "sync() was never called"),
+        (lambda *a, **k: _timed(*a, **k, mistake="sync_after_loop"), "stopped the clock before"),
+        (lambda *a, **k: _timed(*a, **k, mistake="no_sync_before_start"), "before you start the clock"),
+        (lambda *a, **k: _timed(*a, **k, mistake="sync_after_stop"), "stopped the clock before"),
+        (lambda *a, **k: _timed(*a, **k, mistake="launch_after_sync"), "read the clock after sync()"),
+        (lambda *a, **k: _timed(*a, **k, mistake="mean"), "the mean of the timings"),
+        (lambda *a, **k: _timed(*a, **k, mistake="warmup_timed_median"), "warm-up's work in it"),
+        (lambda *a, **k: _timed(*a, **k, mistake="warmup_timed_mean"), "mean"),
+        (lambda *a, **k: _timed(*a, **k, mistake="no_warmup"), "untimed"),
+        (lambda *a, **k: _timed(*a, **k, mistake="milliseconds"), "not milliseconds"),
+        (lambda *a, **k: _timed(*a, **k, mistake="swapped"), "swapped"),
+        (lambda *a, **k: _timed(*a, **k, mistake="last"), "one timing (the last)"),
+        (lambda *a, **k: _timed(*a, **k, mistake="lesson"), "median_seconds"),
+        (_one_clock, "after each timed fn()"),
     ],
     "ex-9.2": [
         (_in_order, "original order"),
