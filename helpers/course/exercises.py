@@ -118,9 +118,11 @@ def exercise_ids() -> list[str]:
 
 @contextlib.contextmanager
 def _learner_rng_untouched() -> Iterator[None]:
-    """Run a check without changing the learner's torch, NumPy or ``random`` state (their next numbers)."""
+    """Run a check without changing the learner's torch, NumPy or ``random`` state (their next numbers),
+    nor whether autograd records (a wrong answer that switches it off globally is reported, then undone)."""
     py_state = random.getstate()
     np_state = np.random.get_state()
+    grad_enabled = torch.is_grad_enabled()
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
     with torch.random.fork_rng(devices=devices):
         try:
@@ -128,6 +130,7 @@ def _learner_rng_untouched() -> Iterator[None]:
         finally:
             random.setstate(py_state)
             np.random.set_state(np_state)
+            torch.set_grad_enabled(grad_enabled)
 
 
 # ---- is this still the untouched starter? --------------------------------------------------------

@@ -259,3 +259,14 @@ def test_reference_solutions_are_not_importable_under_an_obvious_name():
         module = importlib.import_module(f"helpers.course.checks.ch{chapter:02d}")
         obvious = [n for n in vars(module) if "reference" in n.lower() or "solution" in n.lower()]
         assert not obvious, f"{module.__name__} exposes {obvious}"
+
+
+def test_a_check_leaves_autograd_on_even_when_the_answer_switched_it_off(capsys):
+
+    def evaluate(model, loader, loss_fn):  # a wrong answer that switches autograd off for good
+        torch.set_grad_enabled(False)
+        return 0.0, 0.0
+
+    assert torch.is_grad_enabled()
+    result = check("ex-8.2", evaluate)
+    assert not result and torch.is_grad_enabled()

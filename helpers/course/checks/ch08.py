@@ -158,6 +158,26 @@ def check_ex_8_2(evaluate):
         all(p.grad is None for p in model.parameters()),
         "evaluation must not compute gradients (no backward()).",
     )
+    # No trace: the model leaves in the mode it arrived in, and autograd is on again afterwards.
+    expect(
+        torch.is_grad_enabled(),
+        "autograd is still switched off after your function: use `with torch.no_grad():`, which switches it "
+        "back on when the block ends (torch.set_grad_enabled(False) on its own stays off).",
+    )
+    expect(
+        model.training,
+        "the model arrived in training mode and left in evaluation mode, so the training that continues "
+        "after this evaluation would run without dropout: remember `model.training` before model.eval() "
+        "and restore it at the end with model.train(...).",
+    )
+    model.eval()
+    with torch.random.fork_rng(devices=[]):
+        call(evaluate, model, _toy_loader(seed=3), nn.CrossEntropyLoss())
+    expect(
+        not model.training,
+        "the model arrived in evaluation mode and left in training mode: restore the mode it had "
+        "(model.train(was_training)), not always training mode.",
+    )
 
 
 _HISTORIES = [

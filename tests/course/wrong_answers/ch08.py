@@ -30,6 +30,37 @@ def _evaluate_in_train_mode(model, loader, loss_fn):
     return total / seen, correct / seen
 
 
+def _evaluate_left_in_eval_mode(model, loader, loss_fn):  # the lesson's loop: no restore
+    return _evaluate(model, loader, loss_fn)
+
+
+def _evaluate_always_back_to_train(model, loader, loss_fn):
+    result = _evaluate(model, loader, loss_fn)
+    model.train()  # right only when it arrived in training mode
+    return result
+
+
+def _evaluate_grad_off_for_good(model, loader, loss_fn):
+    was_training = model.training
+    model.eval()
+    torch.set_grad_enabled(False)  # never switched back on
+    total, correct, seen = 0.0, 0, 0
+    for inputs, targets in loader:
+        outputs = model(inputs)
+        total += loss_fn(outputs, targets).item() * len(targets)
+        correct += (outputs.argmax(dim=1) == targets).sum().item()
+        seen += len(targets)
+    model.train(was_training)
+    return total / seen, correct / seen
+
+
+def _evaluate_restores_before_the_loop(model, loader, loss_fn):
+    was_training = model.training
+    model.eval()
+    model.train(was_training)  # restored too early: the forward passes run in training mode
+    return _evaluate(model, loader, loss_fn, mode=False)
+
+
 def _stop_when_worse_than_previous(val_losses, patience):
     bad = 0
     for epoch in range(2, len(val_losses) + 1):  # compares with the previous epoch, not the best so far
@@ -157,6 +188,10 @@ WRONG = {
         (lambda: lambda *a: _evaluate(*a, per="batch"), "weight each batch's loss"),
         (lambda: lambda *a: _evaluate(*a, percent=True), "fraction in [0, 1]"),
         (lambda: lambda *a: _evaluate(*a, tensors=True), "Python float"),
+        (lambda: _evaluate_left_in_eval_mode, "arrived in training mode and left in evaluation mode"),
+        (lambda: _evaluate_always_back_to_train, "arrived in evaluation mode and left in training mode"),
+        (lambda: _evaluate_grad_off_for_good, "autograd is still switched off"),
+        (lambda: _evaluate_restores_before_the_loop, "call model.eval() first"),
     ],
     "ex-8.3": [
         (lambda: lambda h: _best(h, base=0), "0-based position"),
