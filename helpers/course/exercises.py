@@ -43,6 +43,8 @@ import torch
 
 CheckFn = Callable[[Any], None]
 CHECKS: dict[str, CheckFn] = {}
+FORBIDDEN: dict[str, tuple[str, ...]] = {}  # exercise id -> dotted names its text forbids (see ``call``)
+_forbidden_now: tuple[str, ...] = ()  # the forbidden names of the check that is running
 RESULTS: dict[str, dict[str, str]] = {}
 LINE_WIDTH = 88
 
@@ -73,13 +75,21 @@ class CheckResult:
         return f"CheckResult({self.exercise_id!r}, {self.status!r})"
 
 
-def exercise(exercise_id: str) -> Callable[[CheckFn], CheckFn]:
-    """Decorator registering a check function under an id like "ex-3.2"."""
+def exercise(exercise_id: str, forbid: tuple[str, ...] = ()) -> Callable[[CheckFn], CheckFn]:
+    """Decorator registering a check function under an id like "ex-3.2".
+
+    forbid: dotted names of what the exercise text tells the learner not to use, e.g.
+    ``("torch.nn.functional.cross_entropy", "torch.Tensor.softmax")``; while ``call`` runs the learner's
+    function each of them fails with ExerciseFailed naming it (the check's own code can still use them).
+    """
+    for name in forbid:
+        _resolve_owner(name)  # a typo fails when the checks are imported, not when a learner runs one
 
     def register(fn: CheckFn) -> CheckFn:
         if exercise_id in CHECKS and CHECKS[exercise_id] is not fn:
             raise ValueError(f"two checks registered for {exercise_id}")
         CHECKS[exercise_id] = fn
+        FORBIDDEN[exercise_id] = tuple(forbid)
         return fn
 
     return register
@@ -360,9 +370,14 @@ def _outcome(exercise_id: str, answer: Any) -> tuple[str, str]:
             f"not quite: that is the course library's own `helpers` {name} -- good to know it exists, "
             "but this exercise asks you to write it yourself."
         )
+    global _forbidden_now
     try:
+        _forbidden_now = FORBIDDEN.get(exercise_id, ())
         with _learner_rng_untouched():
-            CHECKS[exercise_id](answer)
+            try:
+                CHECKS[exercise_id](answer)
+            finally:
+                _forbidden_now = ()
     except ExerciseFailed as failure:
         return "failed", f"not quite: {failure}"
     except NotSolved:
@@ -418,11 +433,73 @@ def expect(condition: bool, message: str) -> None:
         raise ExerciseFailed(message)
 
 
+def _resolve_owner(name: str) -> tuple[Any, str]:
+    """ "torch.nn.functional.one_hot" -> (the module torch.nn.functional, "one_hot"); also classes' methods."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            owner: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for part in parts[cut:-1]:
+            owner = getattr(owner, part)
+        if not hasattr(owner, parts[-1]):
+            raise AttributeError(f"forbid: {name} does not exist")
+        return owner, parts[-1]
+    raise ImportError(f"forbid: cannot import a module from {name!r}")
+
+
+def _display(name: str) -> str:
+    name = name.removesuffix(".__init__").replace("torch.nn.functional.", "F.")
+    return name.replace("torch.Tensor.", "Tensor.")
+
+
+@contextlib.contextmanager
+def _forbidding(names: tuple[str, ...]) -> Iterator[list[str]]:
+    """Replace each named function by one that records its use and raises ExerciseFailed; restore after."""
+    used: list[str] = []
+    patched: list[tuple[Any, str, Any, bool]] = []
+
+    def refusing(name: str) -> Callable[..., Any]:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            used.append(name)
+            raise ExerciseFailed(
+                f"your code uses {_display(name)}, which this exercise asks you not to use: the point is "
+                "to build it yourself from the operations the chapter teaches."
+            )
+
+        return refuse
+
+    try:
+        for name in names:
+            owner, attr = _resolve_owner(name)
+            own = attr in vars(owner)
+            patched.append((owner, attr, getattr(owner, attr) if not own else vars(owner)[attr], own))
+            setattr(owner, attr, refusing(name))
+        yield used
+    finally:
+        for owner, attr, original, own in reversed(patched):
+            if own:
+                setattr(owner, attr, original)
+            else:
+                delattr(owner, attr)  # it was inherited: uncover the base class's again
+
+
 def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call the learner's function; a None result raises NotSolved ("did you forget `return`?")."""
+    """Call the learner's function; a None result raises NotSolved ("did you forget `return`?").
+
+    While it runs, what the exercise forbids (``@exercise(..., forbid=...)``) fails with ExerciseFailed
+    naming it -- even if the learner's code catches that exception.
+    """
     if not callable(fn):
         raise ExerciseFailed(f"expected a function, got {type(fn).__name__}")
-    result = fn(*args, **kwargs)
+    with _forbidding(_forbidden_now) as used:
+        result = fn(*args, **kwargs)
+    if used:
+        raise ExerciseFailed(
+            f"your code uses {_display(used[0])}, which this exercise asks you not to use: the point is to "
+            "build it yourself from the operations the chapter teaches."
+        )
     if result is None:
         raise NotSolved
     return result

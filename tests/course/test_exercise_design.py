@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import functools
 import io
+import re
 import tokenize
 
 import nbformat
@@ -93,3 +94,23 @@ def test_the_solution_is_not_a_lesson_cell(exercise):
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[e.id for e in EXERCISES])
 def test_stars_are_one_to_three(exercise):
     assert 1 <= exercise.difficulty <= 3, f"{exercise.id}: {exercise.difficulty} stars"
+
+
+FORBIDDING_TEXT = re.compile(r"[Dd]o not (?:use|call)|[Dd]on't use|without `torch\.optim`")
+# Clauses a check cannot enforce by replacing a function (loops, backward() on a given graph, a helpers
+# module the chapter imported by name), each with the reason.
+NOT_ENFORCEABLE = {
+    "ex-2.3": "helpers.demos.graph returns a list of names, not the dict the check demands",
+    "ex-5.4": "the check refuses torch.optim itself (_without_optim in ch05.py)",
+}
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=[e.id for e in EXERCISES])
+def test_what_the_text_forbids_the_check_refuses(exercise):
+    """An exercise that says "do not use X" must declare X in @exercise(..., forbid=...): a learner who
+    calls the built-in would otherwise be told "correct"."""
+    from helpers.course.exercises import FORBIDDEN, exercise_ids
+
+    exercise_ids()  # loads every chapter's checks
+    if FORBIDDING_TEXT.search(exercise.prompt) and exercise.id not in NOT_ENFORCEABLE:
+        assert FORBIDDEN.get(exercise.id), f"{exercise.id}'s text forbids something its check does not refuse"

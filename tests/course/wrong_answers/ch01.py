@@ -67,10 +67,11 @@ WRONG = {
         (lambda: lambda a, b: ((a.unsqueeze(1) - b.unsqueeze(0)) ** 2).sum(1), "shape (4, 3)"),
     ],
     "ex-1.6": [
-        (lambda: lambda labels, n: F.one_hot(labels, n), "dtype torch.int64"),
+        (lambda: lambda labels, n: torch.eye(n, dtype=torch.long)[labels], "dtype torch.int64"),
+        (lambda: lambda labels, n: F.one_hot(labels, n).float(), "F.one_hot, which this exercise asks"),
         (lambda: _one_hot_all_columns, "exactly one 1.0"),
         (lambda: _one_hot_transposed, "shape (4, 5)"),
-        (lambda: lambda labels, n: F.one_hot(labels).float(), "shape (5, 3)"),
+        (lambda: lambda labels, n: torch.eye(int(labels.max()) + 1)[labels], "shape (5, 3)"),
         (lambda: lambda labels, n: torch.eye(n)[labels].double(), "dtype torch.float64"),
         (lambda: lambda labels, n: torch.eye(n)[labels - 1], "values differ"),
     ],

@@ -268,6 +268,12 @@ class SiLUModule(torch.nn.Module):
         return x * torch.sigmoid(x)
 
 
+def _numerical_grad_by_autograd(f, x, eps=1e-6):  # the exact gradient, not finite differences
+    leaf = x.detach().clone().requires_grad_()
+    f(leaf).backward()
+    return leaf.grad
+
+
 WRONG = {
     "ex-2.1": [
         (lambda: _grad_of_changes_its_input, "changed its input"),
@@ -277,6 +283,8 @@ WRONG = {
         (lambda: _grad_of_list, "torch.Tensor"),
     ],
     "ex-2.2": [
+        (lambda: lambda f, x: torch.autograd.functional.jacobian(f, x), "asks you not to use"),
+        (lambda: lambda f, x: torch.func.jacrev(f)(x), "torch.func.jacrev, which"),
         (lambda: lambda f, x: _jacobian(f, x, weights="transposed"), "swapped"),
         (lambda: lambda f, x: _jacobian(f, x, reset="keep"), "pile up"),
         (lambda: lambda f, x: _jacobian(f, x, reset="keep", copy_rows=True), "pile up"),
@@ -321,6 +329,8 @@ WRONG = {
         (lambda: lambda points, lr, steps: _fit_circle(points, lr, steps)[::-1], "wrong order"),
     ],
     "ex-2.6": [
+        (lambda: _numerical_grad_by_autograd, "Tensor.backward, which"),
+        (lambda: lambda f, x, eps=1e-6: torch.func.grad(f)(x), "torch.func.grad, which"),
         (lambda: lambda f, x, eps=1e-6: _numerical_grad(f, x, eps, divide=1.0), "twice the true"),
         (lambda: lambda f, x, eps=1e-6: _numerical_grad(f, x, eps, dtype=torch.float32), "float64"),
         (lambda: lambda f, x, eps=1e-6: _numerical_grad(f, x, eps, in_place=True), "changed the caller's x"),

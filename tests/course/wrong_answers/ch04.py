@@ -175,6 +175,8 @@ def _sequence_ce_flat(logits, targets, weight, ignore_index=-100, *, move=True):
 
 WRONG = {
     "ex-4.1": [
+        (lambda: lambda x, negative_slope=0.01: F.leaky_relu(x, negative_slope), "F.leaky_relu, which"),
+        (lambda: lambda x, negative_slope=0.01: nn.LeakyReLU(negative_slope)(x), "asks you not to use"),
         (lambda: lambda x, s=0.01: _leaky(x, s, variant="slope"), "proportional to the input"),
         (lambda: lambda x, s=0.01: _leaky(x, s, variant="default"), "leaky_relu(x, 0.2)"),
         (lambda: lambda x, s=0.01: _leaky(x, s, variant="relu"), "values differ"),
@@ -185,6 +187,9 @@ WRONG = {
         (lambda: lambda x, s=0.01: _leaky(x, s, variant="item"), "has dtype torch.float32"),
     ],
     "ex-4.2": [
+        (lambda: lambda z, dim=-1: z.softmax(dim), "Tensor.softmax, which"),
+        (lambda: lambda z, dim=-1: F.softmax(z, dim=dim), "asks you not to use"),
+        (lambda: lambda z, dim=-1: torch.log_softmax(z, dim).exp(), "torch.log_softmax, which"),
         (lambda: lambda z, dim=-1: _softmax(z, dim, shift="none"), "exp overflows"),
         (lambda: lambda z, dim=-1: _softmax(z, dim, shift="global"), "WHOLE tensor"),
         (lambda: _max_tuple_softmax, "take .values"),
@@ -201,7 +206,8 @@ WRONG = {
         (lambda: lambda logits, task: _predict(logits, task, binary_threshold=-1e9), "binary predictions"),
     ],
     "ex-4.4": [
-        (lambda: lambda z, y: F.binary_cross_entropy(torch.sigmoid(z), y), "clamped log"),
+        (lambda: lambda z, y: F.binary_cross_entropy(torch.sigmoid(z), y), "F.binary_cross_entropy, which"),
+        (lambda: lambda z, y: nn.BCEWithLogitsLoss()(z, y), "asks you not to use"),
         (lambda: lambda z, y: _bce(z, y, naive=True), "log(0)"),
         (lambda: lambda z, y: _bce(z, y, reduce="sum"), "summed the losses"),
         (lambda: lambda z, y: _bce(z, y, sign=-1.0), "sign is flipped"),
@@ -209,7 +215,8 @@ WRONG = {
         (lambda: _bce_clamped, "clamped log"),
     ],
     "ex-4.5": [
-        (lambda: lambda p, t, delta=1.0: F.smooth_l1_loss(p, t, beta=delta), "SmoothL1"),
+        (lambda: lambda p, t, delta=1.0: F.smooth_l1_loss(p, t, beta=delta), "F.smooth_l1_loss, which"),
+        (lambda: lambda p, t, delta=1.0: nn.HuberLoss(delta=delta)(p, t), "F.huber_loss, which"),
         (lambda: lambda p, t, delta=1.0: _huber(p, t, delta, half=False), "missing its ½"),
         (lambda: lambda p, t, delta=1.0: _huber(p, t, delta, reduce="sum"), "summed"),
         (lambda: lambda p, t, delta=1.0: _huber(p, t, delta, linear="no-offset"), "both parts meet"),
@@ -225,6 +232,20 @@ WRONG = {
         (lambda: lambda t, c, s: _smoothed(t, c, s).T, "shape (3, 4)"),
     ],
     "ex-4.7": [
+        (
+            lambda: (
+                lambda z, t, w, ignore_index=-100: F.cross_entropy(z, t, weight=w, ignore_index=ignore_index)
+            ),
+            "F.cross_entropy, which",
+        ),
+        (
+            lambda: (
+                lambda z, t, w, ignore_index=-100: nn.NLLLoss(weight=w, ignore_index=ignore_index)(
+                    F.log_softmax(z, 1), t
+                )
+            ),
+            "F.nll_loss, which",
+        ),
         (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="count"), "sum of the weights"),
         (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="denominator"), "denominator"),
         (lambda: lambda z, t, w, i=-100: _sequence_ce(z, t, w, i, mistake="no-mask"), "counted as if"),

@@ -331,8 +331,22 @@ def _train(model, loss_fn, optimizer, scheduler, batches, max_norm, *, mistake="
     return losses
 
 
+def _sgd_step_with_optim(model, lr):
+    torch.optim.SGD(model.parameters(), lr=lr).step()
+    return model
+
+
+def _clip_with_torch(grads, max_norm):
+    params = [nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    nn.utils.clip_grad_norm_(params, max_norm)
+    return [p.grad for p in params]
+
+
 WRONG = {
     "ex-5.1": [
+        (lambda: _sgd_step_with_optim, "torch.optim.Optimizer, which"),
         (lambda: sgd_step_rebinds, "Rebinding a name"),
         (lambda: sgd_step_ascends, "moved *up* the gradient"),
         (lambda: sgd_step_without_no_grad, "torch.no_grad()"),
@@ -412,6 +426,7 @@ WRONG = {
         (lambda: lambda o, w, t: lambda s: s / w, "should return a torch.optim.lr_scheduler"),
     ],
     "ex-5.7": [
+        (lambda: _clip_with_torch, "torch.nn.utils.clip_grad_norm_, which"),
         (lambda: clip_each_tensor, "one scale factor for all tensors"),
         (lambda: clip_always, "only when that norm exceeds"),
         (lambda: clip_in_place, "modified in place"),
