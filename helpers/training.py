@@ -189,7 +189,7 @@ def _explain_forward_error(err: RuntimeError, inputs: torch.Tensor) -> Exception
     return None
 
 
-def _check_outputs_suit_loss(task: str, loss_fn: LossFn, outputs: torch.Tensor) -> None:
+def _check_outputs_suit_loss(model: nn.Module, loss_fn: LossFn, outputs: torch.Tensor) -> None:
     """First batch only: warn when the outputs look already squashed for a loss that squashes them itself."""
     if outputs.dim() != 2 or outputs.shape[0] < 4 or not outputs.is_floating_point():
         return
@@ -211,12 +211,13 @@ def _check_outputs_suit_loss(task: str, loss_fn: LossFn, outputs: torch.Tensor) 
             UserWarning,
             stacklevel=4,
         )
-    elif isinstance(loss_fn, nn.BCEWithLogitsLoss) and outputs.shape[0] >= 16:
-        if bool(((out > 0) & (out < 1)).all()):
+    elif isinstance(loss_fn, nn.BCEWithLogitsLoss):
+        # Raw logits can all be small and positive by chance, so only a model that ends in nn.Sigmoid counts.
+        last = list(model.modules())[-1]
+        if isinstance(last, nn.Sigmoid) and bool(((out >= 0) & (out <= 1)).all()):
             warnings.warn(
-                "every output of the first batch lies between 0 and 1, as if the model ended with a sigmoid, "
-                "but BCEWithLogitsLoss expects raw logits and applies the sigmoid itself: remove the final "
-                "nn.Sigmoid (or use nn.BCELoss on probabilities)",
+                "the model ends with nn.Sigmoid, but BCEWithLogitsLoss expects raw logits and applies the "
+                "sigmoid itself: remove the final nn.Sigmoid (or use nn.BCELoss on probabilities)",
                 UserWarning,
                 stacklevel=4,
             )
@@ -379,7 +380,7 @@ def _run_epoch(
             task = _task(loss_fn, targets)
         _check_targets(task, loss_fn, outputs, targets)
         if i == 0 and training and watch_labels:
-            _check_outputs_suit_loss(task, loss_fn, outputs)
+            _check_outputs_suit_loss(model, loss_fn, outputs)
         class_labels = task == "multiclass" and not targets.is_floating_point()
         if watch_labels and training and class_labels and targets.numel():
             top = targets.max()  # stays on the device: no sync per batch

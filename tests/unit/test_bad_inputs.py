@@ -680,3 +680,19 @@ def test_seed_limits_and_numpy_seeds():
 def test_an_empty_training_set_is_named():
     with pytest.raises(ValueError, match=r"training set \(data\[0\]\) is empty"):
         make_loaders((TensorDataset(torch.randn(0, 2)),))
+
+
+def test_small_positive_logits_are_not_mistaken_for_a_sigmoid():
+    """Raw logits can all lie in (0, 1) by chance (a positive bias, small weights): no warning then."""
+    x, y = xy(n=32)
+    model = MLP(2, hidden=(4,), out_features=1)
+    with torch.no_grad():
+        model.net[-1].weight.mul_(0.01)
+        model.net[-1].bias.fill_(0.3)
+    assert bool(((model(x) > 0) & (model(x) < 1)).all())
+    messages = _warning_messages(
+        lambda: train_model(
+            model, loader_of(x, y.float().unsqueeze(1), batch_size=16), nn.BCEWithLogitsLoss()
+        )
+    )
+    assert not [m for m in messages if "Sigmoid" in m], messages
