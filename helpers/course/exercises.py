@@ -455,10 +455,19 @@ def _display(name: str) -> str:
 
 
 @contextlib.contextmanager
-def _forbidding(names: tuple[str, ...]) -> Iterator[list[str]]:
-    """Replace each named function by one that records its use and raises ExerciseFailed; restore after."""
+def _forbidding(
+    names: tuple[str, ...], namespace: dict[str, Any] | None = None, cells: tuple[Any, ...] = ()
+) -> Iterator[list[str]]:
+    """Replace each named function by one that records its use and raises ExerciseFailed; restore after.
+
+    namespace: the learner's globals (a notebook's): a forbidden function imported there by its own name
+    (``from torch.nn.functional import one_hot``) is replaced there too; so is one in ``cells``, the
+    closure cells of the learner's function.
+    """
     used: list[str] = []
     patched: list[tuple[Any, str, Any, bool]] = []
+    renamed: list[tuple[str, Any]] = []
+    closed: list[tuple[Any, Any]] = []
 
     def refusing(name: str) -> Callable[..., Any]:
         def refuse(*args: Any, **kwargs: Any) -> Any:
@@ -474,10 +483,26 @@ def _forbidding(names: tuple[str, ...]) -> Iterator[list[str]]:
         for name in names:
             owner, attr = _resolve_owner(name)
             own = attr in vars(owner)
-            patched.append((owner, attr, getattr(owner, attr) if not own else vars(owner)[attr], own))
+            original = getattr(owner, attr)
+            patched.append((owner, attr, vars(owner)[attr] if own else original, own))
             setattr(owner, attr, refusing(name))
+            for key, value in list((namespace or {}).items()):
+                if value is original and not key.startswith("__"):
+                    renamed.append((key, value))
+                    namespace[key] = getattr(owner, attr)  # type: ignore[index]
+            for cell in cells:
+                try:
+                    if cell.cell_contents is original:
+                        closed.append((cell, original))
+                        cell.cell_contents = getattr(owner, attr)
+                except ValueError:  # an empty cell
+                    pass
         yield used
     finally:
+        for cell, value in closed:
+            cell.cell_contents = value
+        for key, value in renamed:
+            namespace[key] = value  # type: ignore[index]
         for owner, attr, original, own in reversed(patched):
             if own:
                 setattr(owner, attr, original)
@@ -493,7 +518,8 @@ def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """
     if not callable(fn):
         raise ExerciseFailed(f"expected a function, got {type(fn).__name__}")
-    with _forbidding(_forbidden_now) as used:
+    namespace, cells = getattr(fn, "__globals__", None), getattr(fn, "__closure__", None) or ()
+    with _forbidding(_forbidden_now, namespace, cells) as used:
         result = fn(*args, **kwargs)
     if used:
         raise ExerciseFailed(

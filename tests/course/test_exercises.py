@@ -270,3 +270,28 @@ def test_a_check_leaves_autograd_on_even_when_the_answer_switched_it_off(capsys)
     assert torch.is_grad_enabled()
     result = check("ex-8.2", evaluate)
     assert not result and torch.is_grad_enabled()
+
+
+def test_a_forbidden_function_imported_by_name_is_refused_and_restored(capsys):
+    from torch.nn.functional import one_hot  # bound in this module's globals, as in a notebook
+
+    def answer(labels, num_classes):
+        return one_hot(labels, num_classes).float()
+
+    result = check("ex-1.6", answer)
+    assert not result and "F.one_hot, which this exercise asks you not to use" in result.message
+    assert one_hot is torch.nn.functional.one_hot  # the learner's name is given back
+    assert torch.nn.functional.one_hot(torch.tensor([1]), 2).tolist() == [[0, 1]]
+
+
+def test_a_forbidden_function_in_the_notebooks_globals_is_refused_and_restored(capsys):
+    namespace: dict = {}
+    exec(  # a notebook: the import and the answer live in the kernel's globals
+        "from torch.nn.functional import one_hot\n"
+        "def answer(labels, num_classes):\n"
+        "    return one_hot(labels, num_classes).float()\n",
+        namespace,
+    )
+    result = check("ex-1.6", namespace["answer"])
+    assert not result and "F.one_hot" in result.message
+    assert namespace["one_hot"] is torch.nn.functional.one_hot
