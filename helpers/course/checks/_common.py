@@ -113,6 +113,38 @@ def returns_type(value: Any, kind: type | tuple[type, ...], what: str) -> None:
     expect(isinstance(value, kind), f"{what} should be a {names}, got {type(value).__name__}.")
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor ({value.dtype})"
+    return f"a {type(value).__name__}"
+
+
+def python_int(value: Any, what: str) -> int:
+    """A Python int, as the text asks (not a bool, a float, a NumPy or a tensor integer): range() and
+    list indexing need one."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    fix = (
+        " (convert it with int(...) or .item())" if isinstance(value, (torch.Tensor, numbers.Number)) else ""
+    )
+    raise ExerciseFailed(f"{what} should be a Python int, got {value!r}, {_kind(value)}{fix}.")
+
+
+def list_of_ints(value: Any, what: str) -> list[int]:
+    """A Python list of Python ints, as the text asks."""
+    if isinstance(value, torch.Tensor):
+        raise ExerciseFailed(
+            f"{what} should be a list of Python ints, got a tensor: convert it with .tolist()."
+        )
+    expect(isinstance(value, list), f"{what} should be a list of Python ints, got {_kind(value)}.")
+    bad = next((v for v in value if not (isinstance(v, int) and not isinstance(v, bool))), None)
+    if bad is not None:
+        raise ExerciseFailed(
+            f"{what} should be a list of Python ints, but it holds {bad!r}, {_kind(bad)} (int(i) or .tolist())."
+        )
+    return value
+
+
 def same_params(a: nn.Module, b: nn.Module, atol: float = 1e-6) -> bool:
     """Both modules hold (almost) the same parameter values, in order."""
     pa, pb = list(a.parameters()), list(b.parameters())

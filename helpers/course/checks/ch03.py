@@ -361,13 +361,18 @@ def check_ex_3_7(output_shapes):
     for model, x, what, expected in seeded(0, _shape_cases):
         result = call(output_shapes, model, x)
         expect(
-            isinstance(result, (list, tuple)),
+            isinstance(result, list),
             f"for {what} the result should be a list, got {type(result).__name__}.",
         )
         try:
             pairs = [(name, tuple(int(s) for s in shape)) for name, shape in result]
         except (TypeError, ValueError):
             pairs = None
+        if pairs is not None and not all(isinstance(shape, tuple) for _, shape in result):
+            raise ExerciseFailed(
+                f"for {what} every shape should be a tuple of ints (tuple(output.shape)), got "
+                f"{type(next(s for _, s in result if not isinstance(s, tuple))).__name__}."
+            )
         if pairs is None:
             raise ExerciseFailed(
                 f"for {what} every entry should be a (name, shape) pair with the shape a tuple "

@@ -665,7 +665,13 @@ def check_ex_5_8(train_steps):
         and len(losses) == len(batches)
         and all(isinstance(v, float) for v in losses),
         f"train_steps should return a list of {len(batches)} Python floats (use loss.item()), got "
-        f"{type(losses).__name__}{f' of length {len(losses)}' if hasattr(losses, '__len__') else ''}.",
+        f"{type(losses).__name__}{f' of length {len(losses)}' if hasattr(losses, '__len__') else ''}"
+        + (
+            f" holding {type(losses[0]).__name__}s"
+            if isinstance(losses, (list, tuple)) and losses and not isinstance(losses[0], float)
+            else ""
+        )
+        + ".",
     )
     params = [p.detach() for p in model.parameters()]
     expected_params, expected_losses = _replay("ok")

@@ -7,7 +7,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from ..exercises import ExerciseFailed, NotSolved, call, exercise, expect, expect_tensor
-from ._common import generator, randn, seeded
+from ._common import generator, list_of_ints, randn, seeded
 
 
 @exercise("ex-6.1")
@@ -84,11 +84,7 @@ def _as_index_lists(result):
         isinstance(result, (tuple, list)) and len(result) == 3,
         "stratified_split should return a tuple (train_indices, val_indices, test_indices).",
     )
-    parts = []
-    for name, part in zip(("train", "val", "test"), result):
-        expect(isinstance(part, (list, tuple, torch.Tensor)), f"the {name} indices should be a list of ints.")
-        parts.append([int(i) for i in part])
-    return parts
+    return [list_of_ints(part, f"the {name} indices") for name, part in zip(("train", "val", "test"), result)]
 
 
 @exercise("ex-6.3")

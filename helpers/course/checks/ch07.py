@@ -14,8 +14,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from ...checkpoint import CheckpointError, save_checkpoint
 from ...models import MLP
 from ..exercises import ExerciseFailed, call, exercise, expect
+from ._common import python_int, seeded
 from ._common import same_state as _same_state
-from ._common import seeded
 
 # A harmless tripwire: loading a file that contains a _Tripwire without weights_only=True calls _trip(),
 # which only records that code stored in the file was run.
@@ -280,7 +280,9 @@ def check_ex_7_6(start_epoch):
         model = _mlp(1)
         optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
         before = {k: v.clone() for k, v in model.state_dict().items()}
-        result = call(start_epoch, folder / "missing.pt", model, optimizer)
+        result = python_int(
+            call(start_epoch, folder / "missing.pt", model, optimizer), "start_epoch's result"
+        )
         expect(result == 1, f"with no file at path, expected 1, got {result!r}.")
         expect(
             _same_state(model.state_dict(), before), "with no file at path, the model must stay unchanged."
@@ -293,7 +295,7 @@ def check_ex_7_6(start_epoch):
         good = save_checkpoint(
             folder / "good.pt", trained, trained_optimizer, epoch=3, metrics={"val_loss": 0.5}
         )
-        result = call(start_epoch, good, model, optimizer)
+        result = python_int(call(start_epoch, good, model, optimizer), "start_epoch's result")
         expect(
             result == 4, f"for a checkpoint saved after epoch 3, expected 4 (the next epoch), got {result!r}."
         )

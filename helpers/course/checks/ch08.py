@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from ..exercises import ExerciseFailed, call, exercise, expect
-from ._common import as_float, seeded
+from ._common import as_float, python_int, seeded
 
 # ---- tiny synthetic problems (a few dozen samples: every check runs in milliseconds) --------------------
 
@@ -300,7 +300,7 @@ def check_ex_8_6(most_confused):
         isinstance(result, (tuple, list)) and len(result) == 2,
         f"most_confused should return a pair (true class, predicted class), got {result!r}.",
     )
-    true_class, predicted = (int(v) for v in result)
+    true_class, predicted = (python_int(v, "each class of the pair") for v in result)
     expect(
         true_class != predicted,
         f"you returned ({true_class}, {predicted}), a diagonal cell: those are the "

@@ -22,6 +22,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from ...distributed import run_processes
 from ..exercises import ExerciseFailed, call, exercise, expect
+from ._common import list_of_ints
 
 _TIMEOUT = 30.0
 
@@ -64,14 +65,7 @@ def check_ex_10_1(shard_indices: Any) -> None:
     for n, world_size in ((12, 3), (10, 4), (7, 2), (3, 4), (1, 2)):
         for rank in range(world_size):
             expected = _sampler_indices(n, world_size, rank, shuffle=False)
-            got = call(shard_indices, n, rank, world_size)
-            if isinstance(got, torch.Tensor):
-                got = got.tolist()
-            expect(
-                isinstance(got, (list, tuple)) and all(isinstance(i, int) for i in got),
-                f"return a list of Python ints, got {type(got).__name__}.",
-            )
-            got = list(got)
+            got = list_of_ints(call(shard_indices, n, rank, world_size), "shard_indices(n, rank, world_size)")
             case = f"n={n}, rank={rank}, world_size={world_size}"
             if (
                 sorted(got)

@@ -364,6 +364,7 @@ WRONG = {
         (lambda: predict_labels, "expected a tensor of shape (5, 3)"),
     ],
     "ex-3.7": [
+        (lambda: lambda model, x: [(n, list(s)) for n, s in _shapes(model, x)], "tuple of ints"),
         (lambda: lambda model, x: _shapes(model, x, remove=False), "hooks are still attached"),
         (lambda: lambda model, x: _shapes(model, x, leaves_only=False), "one entry per call of a leaf"),
         (lambda: lambda model, x: _shapes(model, x, walk="children"), "one entry per call of a leaf"),

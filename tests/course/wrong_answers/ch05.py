@@ -434,6 +434,7 @@ WRONG = {
         (lambda: clip_concatenated, "expected a list of 2 tensors"),
     ],
     "ex-5.8": [
+        (lambda: lambda *a: [torch.tensor(v) for v in _train(*a)], "holding Tensors"),
         (lambda: train_without_zero_grad, "never clears the gradients"),
         (lambda: train_clip_after_step, "not clipped before the update"),
         (lambda: lambda *a: _train(*a, mistake="scheduler_first"), "advances the scheduler before"),

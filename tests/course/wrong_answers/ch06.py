@@ -215,6 +215,12 @@ WRONG = {
         ),
     ],
     "ex-6.3": [
+        (
+            lambda: (
+                lambda labels, f, seed: tuple(torch.tensor(part) for part in _stratified(labels, f, seed))
+            ),
+            "convert it with .tolist()",
+        ),
         (lambda: _random_split_ignoring_labels, "Split each class separately"),
         (lambda: lambda labels, f, seed: _stratified(labels, f, seed, count=int), "int() truncates"),
         (lambda: lambda labels, f, seed: _stratified(labels, f, seed, seeded=False), "different seeds"),

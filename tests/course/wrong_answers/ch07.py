@@ -209,6 +209,7 @@ WRONG = {
         (lambda: lambda m, c: _new_head(m, c).net, "should return the MLP"),
     ],
     "ex-7.6": [
+        (lambda: lambda p, m, o: float(_start_epoch(p, m, o)), "should be a Python int"),
         (lambda: _restart_on_any_error, "silently starting over"),
         (lambda: lambda p, m, o: _start_epoch(p, m, o, plus_one=False), "expected 4"),
         (

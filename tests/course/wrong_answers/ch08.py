@@ -215,6 +215,7 @@ WRONG = {
         (lambda: lambda m, x, y: torch.tensor(_gap(m, x, y)), "Python float"),
     ],
     "ex-8.6": [
+        (lambda: lambda cm: tuple(torch.tensor(v) for v in _confused(cm)), "should be a Python int"),
         (lambda: lambda cm: divmod(int(cm.argmax()), cm.shape[1]), "a diagonal cell"),
         (lambda: lambda cm: _confused(cm, diagonal="zero"), "perfect matrix"),
         (lambda: lambda cm: _confused(cm, transpose=True), "rows are the true classes"),

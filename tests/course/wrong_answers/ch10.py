@@ -155,7 +155,11 @@ _CASES = {
         (_contiguous_block, "contiguous block"),
         (_no_padding, "pads"),
         (_pad_with_last, "expected"),
-        (lambda n, rank, world_size: torch.arange(rank, n, world_size), "pads"),
+        (lambda n, rank, world_size: torch.arange(rank, n, world_size), "convert it with .tolist()"),
+        (
+            lambda n, rank, world_size: [float(i) for i in _pad_with_last(n, rank, world_size)],
+            "list of Python ints",
+        ),
         (lambda n, rank, world_size: list(range(rank + 1, n + 1, world_size)), "expected"),
     ],
     "ex-10.2": [
