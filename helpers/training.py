@@ -511,8 +511,9 @@ def train_one_epoch(
     _check_optimizer(model, optimizer)
     model.train()
     return _run_epoch(
-        model, loader, loss_fn, optimizer, progress, "train", max_steps, None, amp, non_blocking, scaler
-    )
+        model, loader, loss_fn, optimizer, progress, "train", max_steps,
+        amp=amp, non_blocking=non_blocking, scaler=scaler,
+    )  # fmt: skip
 
 
 @torch.no_grad()
@@ -540,7 +541,7 @@ def evaluate(
     check.boolean("non_blocking", non_blocking)
     model.eval()
     return _run_epoch(
-        model, loader, loss_fn, None, progress, "validation", max_steps, None, amp, non_blocking
+        model, loader, loss_fn, None, progress, "validation", max_steps, amp=amp, non_blocking=non_blocking
     )
 
 
@@ -683,38 +684,18 @@ def fit(
             sampler.set_epoch(epoch)  # a new shuffle every epoch, the same on every process
         model.train()
         train_loss, train_acc = _run_epoch(
-            model,
-            train_loader,
-            loss_fn,
-            optimizer,
-            progress,
-            "train",
-            max_steps,
-            epoch,
-            amp,
-            non_blocking,
-            scaler,
-            net,
+            model, train_loader, loss_fn, optimizer, progress, "train", max_steps, epoch,
+            amp=amp, non_blocking=non_blocking, scaler=scaler, net=net,
             watch_labels=epoch == start,  # once per call is enough
-        )
+        )  # fmt: skip
         val_loss, val_acc = math.nan, math.nan
         if val_loader is not None:
             model.eval()
             with torch.no_grad():
                 val_loss, val_acc = _run_epoch(
-                    model,
-                    val_loader,
-                    loss_fn,
-                    None,
-                    False,
-                    "validation",
-                    max_steps,
-                    epoch,
-                    amp,
-                    non_blocking,
-                    None,
-                    net,
-                )
+                    model, val_loader, loss_fn, None, False, "validation", max_steps, epoch,
+                    amp=amp, non_blocking=non_blocking, net=net,
+                )  # fmt: skip
         if snapshot is not None:
             _check_parameters_moved(model, snapshot, epoch)
             snapshot = None

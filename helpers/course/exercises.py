@@ -449,9 +449,16 @@ def _resolve_owner(name: str) -> tuple[Any, str]:
     raise ImportError(f"forbid: cannot import a module from {name!r}")
 
 
-def _display(name: str) -> str:
-    name = name.removesuffix(".__init__").replace("torch.nn.functional.", "F.")
-    return name.replace("torch.Tensor.", "Tensor.")
+def _forbidden_message(name: str) -> str:
+    shown = (
+        name.removesuffix(".__init__")
+        .replace("torch.nn.functional.", "F.")
+        .replace("torch.Tensor.", "Tensor.")
+    )
+    return (
+        f"your code uses {shown}, which this exercise asks you not to use: the point is to build it yourself "
+        "from the operations the chapter teaches."
+    )
 
 
 @contextlib.contextmanager
@@ -472,10 +479,7 @@ def _forbidding(
     def refusing(name: str) -> Callable[..., Any]:
         def refuse(*args: Any, **kwargs: Any) -> Any:
             used.append(name)
-            raise ExerciseFailed(
-                f"your code uses {_display(name)}, which this exercise asks you not to use: the point is "
-                "to build it yourself from the operations the chapter teaches."
-            )
+            raise ExerciseFailed(_forbidden_message(name))
 
         return refuse
 
@@ -521,11 +525,8 @@ def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     namespace, cells = getattr(fn, "__globals__", None), getattr(fn, "__closure__", None) or ()
     with _forbidding(_forbidden_now, namespace, cells) as used:
         result = fn(*args, **kwargs)
-    if used:
-        raise ExerciseFailed(
-            f"your code uses {_display(used[0])}, which this exercise asks you not to use: the point is to "
-            "build it yourself from the operations the chapter teaches."
-        )
+    if used:  # raised again: the learner's code may have caught the first one
+        raise ExerciseFailed(_forbidden_message(used[0]))
     if result is None:
         raise NotSolved
     return result
